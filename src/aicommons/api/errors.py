@@ -1,0 +1,94 @@
+"""OpenAI-format error responses, and the body-size limit, for the whole app."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aicommons.errors import AICommonsError, InvalidRequestError, PayloadTooLargeError
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(error: AICommonsError) -> Response:
+    return Response(
+        content=orjson.dumps(error.to_dict()),
+        status_code=error.status_code,
+        media_type="application/json",
+        headers=error.headers,
+    )
+
+
+def _http_error(status: int, detail: str) -> AICommonsError:
+    error = AICommonsError(detail)
+    error.status_code = status
+    error.error_type = {404: "not_found_error", 405: "invalid_request_error"}.get(
+        status, "invalid_request_error" if status < 500 else "server_error"
+    )
+    return error
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_platform_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AICommonsError)
+        return error_response(exc)
+
+    async def on_validation_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0]
+        param = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
+        return error_response(
+            InvalidRequestError(f"Invalid value for '{param}': {first['msg']}.", param=param or None)
+        )
+
+    async def on_http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return error_response(_http_error(exc.status_code, str(exc.detail)))
+
+    async def on_unexpected(_: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error", exc_info=exc)
+        return error_response(AICommonsError("The server had an error while processing your request."))
+
+    app.add_exception_handler(AICommonsError, on_platform_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over ``max_bytes`` with a 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = PayloadTooLargeError(
+            f"The request body is larger than the limit of {self.max_bytes} bytes.",
+            code="request_too_large",
+        )
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await error_response(too_large)(scope, receive, send)
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise too_large
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,52 @@
+"""The app factory: `create_app(settings)` builds a FastAPI app with its own services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from aicommons.api import admin_routes, openai_routes
+from aicommons.api.errors import BodyLimitMiddleware, install_error_handlers
+from aicommons.api.streaming import ClientDisconnected
+from aicommons.config import Settings
+from aicommons.services import Services
+
+
+def create_app(
+    settings: Settings | None = None, announce_admin_key: Callable[[str], None] | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await Services.start(settings, announce_admin_key)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(
+        title="AI Commons",
+        summary="Fair, governed and measured access to open-weight models.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    async def on_client_gone(_: Request, __: Exception) -> Response:
+        return Response(status_code=499)  # nginx's "client closed request"; nobody reads it
+
+    app.add_exception_handler(ClientDisconnected, on_client_gone)
+    app.include_router(openai_routes.router)
+    app.include_router(admin_routes.router)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,52 @@
+"""Typed settings, read from the environment (prefix ``AICOMMONS_``) or passed in by tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the app factory needs; nothing is read at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="AICOMMONS_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="SQLite file and generated state.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default is SQLite in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    models_file: Path | None = Field(
+        default=None, description="TOML or YAML model list; default: the built-in one."
+    )
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    auth_cache_seconds: float = Field(default=5.0, ge=0.0)
+    registry_refresh_seconds: float = Field(
+        default=5.0, ge=0.0, description="How often models added by other processes are loaded."
+    )
+    load_embeddings: bool = Field(
+        default=True, description="Serve the built-in embedding model when its package is there."
+    )
+    admin_key: str | None = Field(
+        default=None,
+        description="Bootstrap admin key (tests, automation). Default: generate and print once.",
+    )
+
+    @field_validator("admin_key")
+    @classmethod
+    def _refuse_weak_admin_key(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 24:
+            raise ValueError("admin_key must be at least 24 characters; use a random secret")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite inside data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'aicommons.db').resolve()}"

@@ -1,0 +1,159 @@
+"""The one contract every engine implements, and the values that cross it.
+
+An engine knows nothing of tenants or keys: it turns a `GenerationRequest` into text (all at
+once or as a stream of `TextChunk`s closed by a `Finish`) and texts into embeddings.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+Role = Literal["system", "user", "assistant", "tool", "developer"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """A chat (``messages``) or plain completion (``prompt``) request for one model."""
+
+    model: str
+    sampling: SamplingParams
+    messages: tuple[ChatMessage, ...] | None = None
+    prompt: str | None = None
+
+    @property
+    def is_chat(self) -> bool:
+        return self.messages is not None
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TextChunk:
+    """New text; ``num_tokens`` is how many generated tokens it holds (0 if unknown)."""
+
+    text: str
+    num_tokens: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The end of a generation: why it stopped and what it cost."""
+
+    reason: str
+    usage: Usage
+
+
+StreamEvent = TextChunk | Finish
+
+
+@dataclass(slots=True)
+class Completion:
+    text: str
+    finish_reason: str
+    usage: Usage
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    vectors: list[list[float]]
+    prompt_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """How one served model is configured: its public name, engine and engine options."""
+
+    name: str
+    engine: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "file"
+
+
+class Engine(ABC):
+    """Serves one model. Subclasses override `stream` (or `embed`) and set their flags."""
+
+    can_chat: ClassVar[bool] = False
+    can_complete: ClassVar[bool] = False
+    can_stream: ClassVar[bool] = False
+    can_embed: ClassVar[bool] = False
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+
+    @property
+    def context_length(self) -> int | None:
+        """Tokens the model can attend to, when the engine knows it."""
+        return None
+
+    @property
+    def concurrency(self) -> int:
+        """How many requests the engine runs at once without queueing them itself."""
+        return 1
+
+    async def start(self) -> None:
+        """Load weights or open connections. Called once before the first request."""
+
+    async def close(self) -> None:
+        """Release what `start` acquired."""
+
+    async def is_healthy(self) -> bool:
+        return True
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        """Yield `TextChunk`s, then exactly one `Finish`. Closing the iterator aborts."""
+        raise NotImplementedError(f"engine {type(self).__name__} does not generate text")
+
+    async def generate(self, request: GenerationRequest) -> Completion:
+        """Generate the whole answer; by default by collecting `stream`."""
+        parts: list[str] = []
+        finish: Finish | None = None
+        async for event in self.stream(request):
+            if isinstance(event, TextChunk):
+                parts.append(event.text)
+            else:
+                finish = event
+        if finish is None:  # pragma: no cover - an engine bug, not a client error
+            raise RuntimeError(f"engine {type(self).__name__} ended without a Finish")
+        return Completion(text="".join(parts), finish_reason=finish.reason, usage=finish.usage)
+
+    async def embed(self, texts: list[str]) -> EmbeddingResult:
+        raise NotImplementedError(f"engine {type(self).__name__} does not embed")
+
+    def describe(self) -> dict[str, Any]:
+        """Public facts for /v1/models and the admin API (no secrets)."""
+        return {"engine": self.spec.engine, "context_length": self.context_length}

@@ -1,0 +1,42 @@
+"""Engines by name. Built-ins register through the same entry-point group as plugins.
+
+A third-party package adds an engine by declaring, in its own pyproject.toml::
+
+    [project.entry-points."aicommons.engines"]
+    myengine = "mypackage.engine:MyEngine"
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from aicommons.engines.base import Engine, ModelSpec
+from aicommons.errors import ConfigError
+
+ENTRY_POINT_GROUP = "aicommons.engines"
+
+
+class EngineRegistry:
+    """Maps engine type names to `Engine` classes, loaded lazily from entry points."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[Engine]] = {}
+        self._entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+    def register(self, name: str, engine_class: type[Engine]) -> None:
+        self._classes[name] = engine_class
+
+    def names(self) -> list[str]:
+        return sorted(set(self._classes) | set(self._entry_points))
+
+    def get(self, name: str) -> type[Engine]:
+        if name not in self._classes:
+            entry_point = self._entry_points.get(name)
+            if entry_point is None:
+                known = ", ".join(self.names()) or "none"
+                raise ConfigError(f"unknown engine {name!r}; installed engines: {known}")
+            self._classes[name] = entry_point.load()
+        return self._classes[name]
+
+    def create(self, spec: ModelSpec) -> Engine:
+        return self.get(spec.engine)(spec)

@@ -1,0 +1,340 @@
+"""Upstream engine: any OpenAI-compatible server (vLLM, SGLang, llama.cpp server, Ollama, TGI,
+another AI Commons), with several replicas per model.
+
+Routing sends each request to the healthy replica with the fewest requests in flight. A
+request is retried on another replica only before the first byte of the answer arrives;
+after that, a failure ends the stream with an error. Health is tracked actively (a periodic
+``GET /models``) and passively (a connection failure marks the replica down until a check or
+a later request succeeds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httpx
+import orjson
+
+from aicommons.engines.base import (
+    Completion,
+    EmbeddingResult,
+    Engine,
+    Finish,
+    GenerationRequest,
+    ModelSpec,
+    StreamEvent,
+    TextChunk,
+    Usage,
+)
+from aicommons.errors import (
+    AICommonsError,
+    ConfigError,
+    EngineUnavailableError,
+    InvalidRequestError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
+
+logger = logging.getLogger(__name__)
+
+_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(slots=True)
+class Replica:
+    """One upstream server and what the balancer knows of it."""
+
+    base_url: str
+    api_key: str | None = None
+    in_flight: int = 0
+    healthy: bool = True
+    last_error: str | None = None
+    checked_at: float = 0.0
+
+    def headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        if self.api_key:
+            headers["authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+
+def _parse_replicas(options: Mapping[str, Any], model: str) -> list[Replica]:
+    raw = options.get("replicas") or ([options["url"]] if "url" in options else [])
+    replicas: list[Replica] = []
+    for item in raw:
+        if isinstance(item, str):
+            replicas.append(Replica(base_url=item.rstrip("/")))
+        elif isinstance(item, Mapping) and "url" in item:
+            replicas.append(Replica(base_url=str(item["url"]).rstrip("/"), api_key=item.get("api_key")))
+        else:
+            raise ConfigError(f"model {model}: each replica needs a url")
+    if not replicas:
+        raise ConfigError(f"model {model}: an upstream model needs 'url' or 'replicas'")
+    return replicas
+
+
+class UpstreamEngine(Engine):
+    """Forwards requests to OpenAI-compatible servers; ``transport`` is injectable for tests."""
+
+    can_chat: ClassVar[bool] = True
+    can_complete: ClassVar[bool] = True
+    can_stream: ClassVar[bool] = True
+    can_embed: ClassVar[bool] = True
+
+    def __init__(self, spec: ModelSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(spec)
+        options = spec.options
+        self.replicas = _parse_replicas(options, spec.name)
+        self.upstream_model = str(options.get("upstream_model", spec.name))
+        self._context_length = options.get("context_length")
+        self._concurrency = int(options.get("concurrency", 64))
+        self._max_attempts = int(options.get("max_attempts", len(self.replicas)))
+        self._health_interval = float(options.get("health_interval_s", 10.0))
+        self._timeout = httpx.Timeout(
+            connect=float(options.get("connect_timeout_s", 5.0)),
+            read=float(options.get("read_timeout_s", 60.0)),
+            write=float(options.get("write_timeout_s", 30.0)),
+            pool=float(options.get("pool_timeout_s", 30.0)),
+        )
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._health_task: asyncio.Task[None] | None = None
+        self._round_robin = itertools.count()
+
+    @property
+    def context_length(self) -> int | None:
+        return int(self._context_length) if self._context_length is not None else None
+
+    @property
+    def concurrency(self) -> int:
+        return self._concurrency
+
+    async def start(self) -> None:
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
+        self._client = httpx.AsyncClient(
+            transport=self._transport, timeout=self._timeout, limits=limits
+        )
+        if self._health_interval > 0:
+            self._health_task = asyncio.create_task(self._check_health_forever())
+
+    async def close(self) -> None:
+        if self._health_task is not None:
+            self._health_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health_task
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def is_healthy(self) -> bool:
+        return any(r.healthy for r in self.replicas)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "upstream_model": self.upstream_model,
+            "replicas": [
+                {"url": r.base_url, "healthy": r.healthy, "in_flight": r.in_flight}
+                for r in self.replicas
+            ],
+        }
+
+    # -- health --------------------------------------------------------------------------
+
+    async def _check_health_forever(self) -> None:
+        while True:
+            await asyncio.gather(*(self.check_replica(r) for r in self.replicas))
+            await asyncio.sleep(self._health_interval)
+
+    async def check_replica(self, replica: Replica) -> bool:
+        """Ask the replica for its model list; mark it healthy if it answers below 500."""
+        assert self._client is not None
+        try:
+            response = await self._client.get(
+                f"{replica.base_url}/models", headers=replica.headers(), timeout=5.0
+            )
+            ok = response.status_code < 500
+            error = None if ok else f"health check answered {response.status_code}"
+        except httpx.HTTPError as exc:
+            ok, error = False, f"health check failed: {type(exc).__name__}"
+        self._mark(replica, ok, error)
+        return ok
+
+    def _mark(self, replica: Replica, healthy: bool, error: str | None = None) -> None:
+        if replica.healthy != healthy:
+            logger.warning(
+                "replica %s of %s is now %s%s", replica.base_url, self.spec.name,
+                "healthy" if healthy else "down", f" ({error})" if error else "",
+            )
+        replica.healthy = healthy
+        replica.last_error = error
+        replica.checked_at = time.monotonic()
+
+    # -- routing -------------------------------------------------------------------------
+
+    def _candidates(self) -> list[Replica]:
+        """Healthy replicas by fewest in flight (ties rotate), then the ones marked down."""
+        turn = next(self._round_robin)
+        count = len(self.replicas)
+        rotated = [self.replicas[(turn + i) % count] for i in range(count)]
+        ordered = sorted(rotated, key=lambda r: (not r.healthy, r.in_flight))
+        return ordered[: self._max_attempts]
+
+    async def _open(self, path: str, body: dict[str, Any], stream: bool) -> tuple[Replica, httpx.Response]:
+        """Send to replicas in order until one answers with a non-retryable status."""
+        assert self._client is not None, "engine not started"
+        content = orjson.dumps(body)
+        failure: AICommonsError | None = None
+        for replica in self._candidates():
+            replica.in_flight += 1
+            try:
+                request = self._client.build_request(
+                    "POST", f"{replica.base_url}{path}", content=content, headers=replica.headers()
+                )
+                response = await self._client.send(request, stream=stream)
+            except httpx.TimeoutException as exc:
+                replica.in_flight -= 1
+                self._mark(replica, False, f"timeout: {type(exc).__name__}")
+                failure = UpstreamTimeoutError(
+                    f"model {self.spec.name}: upstream did not answer in time"
+                )
+                continue
+            except httpx.HTTPError as exc:
+                replica.in_flight -= 1
+                self._mark(replica, False, f"{type(exc).__name__}: {exc}")
+                failure = EngineUnavailableError(
+                    f"model {self.spec.name}: no replica is reachable ({type(exc).__name__})"
+                )
+                continue
+            if response.status_code in _RETRYABLE_STATUS:
+                detail = await _error_detail(response)
+                replica.in_flight -= 1
+                if response.status_code >= 500:
+                    self._mark(replica, False, f"answered {response.status_code}")
+                failure = UpstreamError(
+                    f"model {self.spec.name}: upstream answered {response.status_code}: {detail}"
+                )
+                continue
+            if response.status_code >= 400:
+                detail = await _error_detail(response)
+                replica.in_flight -= 1
+                raise InvalidRequestError(
+                    f"model {self.spec.name}: upstream refused the request "
+                    f"({response.status_code}): {detail}"
+                )
+            if not replica.healthy:
+                self._mark(replica, True)
+            return replica, response
+        assert failure is not None
+        raise failure
+
+    # -- requests ------------------------------------------------------------------------
+
+    def _generation_body(self, request: GenerationRequest, stream: bool) -> tuple[str, dict[str, Any]]:
+        s = request.sampling
+        body: dict[str, Any] = {"model": self.upstream_model, "stream": stream}
+        if request.messages is not None:
+            path = "/chat/completions"
+            body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        else:
+            path = "/completions"
+            body["prompt"] = request.prompt or ""
+        optional = {
+            "max_tokens": s.max_tokens, "temperature": s.temperature, "top_p": s.top_p,
+            "seed": s.seed, "presence_penalty": s.presence_penalty,
+            "frequency_penalty": s.frequency_penalty,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        if s.stop:
+            body["stop"] = list(s.stop)
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        return path, body
+
+    async def generate(self, request: GenerationRequest) -> Completion:
+        path, body = self._generation_body(request, stream=False)
+        replica, response = await self._open(path, body, stream=False)
+        try:
+            data = orjson.loads(response.content)
+            choice = data["choices"][0]
+            text = choice["message"]["content"] if request.is_chat else choice["text"]
+            usage = data.get("usage") or {}
+            return Completion(
+                text=text or "",
+                finish_reason=choice.get("finish_reason") or "stop",
+                usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+            )
+        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+            raise UpstreamError(f"model {self.spec.name}: upstream sent a malformed answer") from exc
+        finally:
+            replica.in_flight -= 1
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        path, body = self._generation_body(request, stream=True)
+        replica, response = await self._open(path, body, stream=True)
+        counted = 0
+        usage: Usage | None = None
+        reason: str | None = None
+        try:
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    yield Finish(reason=reason or "stop", usage=usage or Usage(0, counted))
+                    return
+                chunk = orjson.loads(payload)
+                if chunk.get("usage"):
+                    u = chunk["usage"]
+                    usage = Usage(u.get("prompt_tokens", 0), u.get("completion_tokens", 0))
+                for choice in chunk.get("choices") or ():
+                    text = (choice.get("delta") or {}).get("content") if request.is_chat else choice.get("text")
+                    if text:
+                        counted += 1
+                        yield TextChunk(text, 1)
+                    reason = choice.get("finish_reason") or reason
+            raise UpstreamError(f"model {self.spec.name}: upstream closed the stream before [DONE]")
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeoutError(f"model {self.spec.name}: upstream stalled mid-stream") from exc
+        except (httpx.HTTPError, orjson.JSONDecodeError) as exc:
+            self._mark(replica, False, f"stream broke: {type(exc).__name__}")
+            raise UpstreamError(
+                f"model {self.spec.name}: upstream broke off mid-stream ({type(exc).__name__})"
+            ) from exc
+        finally:
+            replica.in_flight -= 1
+            await response.aclose()
+
+    async def embed(self, texts: list[str]) -> EmbeddingResult:
+        body = {"model": self.upstream_model, "input": texts}
+        replica, response = await self._open("/embeddings", body, stream=False)
+        try:
+            data = orjson.loads(response.content)
+            rows = sorted(data["data"], key=lambda row: row["index"])
+            return EmbeddingResult(
+                vectors=[row["embedding"] for row in rows],
+                prompt_tokens=(data.get("usage") or {}).get("prompt_tokens", 0),
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise UpstreamError(f"model {self.spec.name}: upstream sent malformed embeddings") from exc
+        finally:
+            replica.in_flight -= 1
+
+
+async def _error_detail(response: httpx.Response) -> str:
+    """The upstream's error message, read and closed, in at most 300 characters."""
+    try:
+        raw = await response.aread()
+        data = orjson.loads(raw)
+        message = data.get("error", {}).get("message") if isinstance(data, dict) else None
+        return str(message or raw[:300].decode("utf-8", "replace"))
+    except (orjson.JSONDecodeError, AttributeError, httpx.HTTPError):
+        return "no detail"
+    finally:
+        await response.aclose()

@@ -1,0 +1,94 @@
+"""The long-lived objects of one running platform, built and closed by the app factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aicommons.config import Settings
+from aicommons.engines.registry import EngineRegistry
+from aicommons.gateway.auth import Authenticator
+from aicommons.gateway.catalog import DEFAULT_MODELS_FILE, ModelCatalog, read_models_file
+from aicommons.gateway.pipeline import Gateway
+from aicommons.store.accounts import Accounts
+from aicommons.store.database import Database
+from aicommons.store.model_configs import ModelConfigs
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    accounts: Accounts
+    model_configs: ModelConfigs
+    registry: EngineRegistry
+    catalog: ModelCatalog
+    authenticator: Authenticator
+    gateway: Gateway
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def start(
+        cls, settings: Settings, announce_admin_key: Callable[[str], None] | None = None
+    ) -> Services:
+        db = Database(settings.resolved_database_url)
+        await db.migrate()
+        accounts = Accounts(db)
+        model_configs = ModelConfigs(db)
+        registry = EngineRegistry()
+        specs = read_models_file(settings.models_file or DEFAULT_MODELS_FILE)
+        if not settings.load_embeddings:
+            specs = [s for s in specs if s.engine != "sentence_transformers"]
+        catalog = ModelCatalog(registry, specs, model_configs)
+        services = cls(
+            settings=settings,
+            db=db,
+            accounts=accounts,
+            model_configs=model_configs,
+            registry=registry,
+            catalog=catalog,
+            authenticator=Authenticator(accounts, settings.auth_cache_seconds),
+            gateway=Gateway(catalog),
+        )
+        await services._bootstrap_admin(announce_admin_key)
+        await catalog.start()
+        if settings.registry_refresh_seconds > 0:
+            services._background.append(asyncio.create_task(services._refresh_models_forever()))
+        return services
+
+    async def _bootstrap_admin(self, announce: Callable[[str], None] | None) -> None:
+        """Make sure an admin key exists; a generated one is shown once and stored hashed."""
+        operators = await self.accounts.ensure_operators_tenant()
+        wanted = self.settings.admin_key
+        if wanted is not None:
+            if await self.accounts.find_by_secret(wanted) is None:
+                await self.accounts.create_key(operators.id, "bootstrap admin", is_admin=True, secret=wanted)
+            return
+        if await self.accounts.count_admin_keys() == 0:
+            _, secret = await self.accounts.create_key(operators.id, "first admin", is_admin=True)
+            (announce or _log_admin_key)(secret)
+
+    async def _refresh_models_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.registry_refresh_seconds)
+            try:
+                await self.catalog.refresh()
+            except Exception:
+                logger.exception("refreshing the model list failed; will try again")
+
+    async def close(self) -> None:
+        for task in self._background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.catalog.close()
+        await self.db.close()
+
+
+def _log_admin_key(secret: str) -> None:
+    logger.warning("admin key (shown once, stored only as a hash): %s", secret)
