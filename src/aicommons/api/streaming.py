@@ -62,6 +62,8 @@ class EventStreamResponse(Response):
         self, events: AsyncGenerator[bytes, None], headers: dict[str, str] | None = None
     ) -> None:
         self._events = events
+        self.background = None
+        self.status_code = 200
         self._stream_headers = [
             (b"content-type", b"text/event-stream; charset=utf-8"),
             (b"cache-control", b"no-cache"),

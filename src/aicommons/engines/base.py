@@ -125,6 +125,15 @@ class Engine(ABC):
         """How many requests the engine runs at once without queueing them itself."""
         return 1
 
+    async def count_prompt_tokens(self, request: GenerationRequest) -> int:
+        """Prompt tokens of ``request``. This default estimates four characters a token;
+        engines with a tokenizer count exactly. Usage reported at the end is authoritative."""
+        if request.messages is not None:
+            chars = sum(len(m.content) + 8 for m in request.messages)
+        else:
+            chars = len(request.prompt or "")
+        return chars // 4 + 1
+
     async def start(self) -> None:
         """Load weights or open connections. Called once before the first request."""
 

@@ -176,9 +176,8 @@ class LlamaCppEngine(Engine):
         prompt = request.prompt or ""
         return list(tokenizer.tokenize(prompt.encode("utf-8"), add_bos=True, special=False))
 
-    def count_tokens(self, text: str) -> int:
-        """Tokens in plain text (blocking; call from a worker thread)."""
-        return len(self._tokenizer.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+    async def count_prompt_tokens(self, request: GenerationRequest) -> int:
+        return len(await asyncio.to_thread(self._prompt_tokens, request))
 
     def _check_context(self, request: GenerationRequest, num_prompt: int) -> int:
         """Return how many tokens may be generated, or raise a 400 naming the culprit."""

@@ -1,15 +1,20 @@
-"""The request pipeline: principal -> model access -> engine -> usage.
+"""The request pipeline: principal -> model access -> stages' admission -> dispatch -> engine
+-> stages' finish.
 
 One `RequestContext` travels through the stages and records what happened to the request.
-The API layer calls `Gateway` and never an engine directly.
+Stages (governance policy, quota, metering, ledger) plug in as `Stage` objects; the fair
+scheduler plugs in as the `Dispatcher`. The API layer calls `Gateway`, never an engine.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from aicommons.engines.base import (
     Completion,
@@ -27,6 +32,7 @@ from aicommons.gateway.catalog import ModelCatalog, model_not_found
 from aicommons.store.tables import new_id
 
 RequestKind = Literal["chat", "completion", "embedding"]
+Status = Literal["pending", "ok", "error", "cancelled", "refused"]
 
 
 @dataclass(slots=True)
@@ -39,11 +45,52 @@ class RequestContext:
     id: str = field(default_factory=lambda: new_id("req"))
     created: int = field(default_factory=lambda: int(time.time()))
     started_at: float = field(default_factory=time.perf_counter)
+    dispatched_at: float | None = None
     first_token_at: float | None = None
     finished_at: float | None = None
+    prompt_tokens_estimate: int = 0
+    max_new_tokens: int = 0
     usage: Usage = field(default_factory=Usage)
     finish_reason: str | None = None
-    status: Literal["pending", "ok", "error", "cancelled"] = "pending"
+    status: Status = "pending"
+    error_type: str | None = None
+    # What stages add to the answer: HTTP headers and top-level body fields.
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_fields: dict[str, Any] = field(default_factory=dict)
+    # What stages record about the request (energy, policy decision, ...).
+    annotations: dict[str, Any] = field(default_factory=dict)
+
+
+class Stage:
+    """One step of the pipeline. Override the hooks you need; the defaults do nothing.
+
+    ``admit`` runs in order before dispatch and may refuse by raising an `AICommonsError`;
+    ``finish`` runs in reverse order for every stage that admitted, whatever the outcome.
+    ``on_tokens`` is called as output tokens stream, from the event loop, and must not block.
+    """
+
+    async def admit(self, ctx: RequestContext) -> None:
+        return None
+
+    def on_tokens(self, ctx: RequestContext, num_tokens: int) -> None:
+        return None
+
+    async def finish(self, ctx: RequestContext) -> None:
+        return None
+
+
+class Dispatcher(Protocol):
+    """Decides when a request may go to its engine (the fair scheduler implements this)."""
+
+    def slot(self, ctx: RequestContext, engine: Engine) -> AbstractAsyncContextManager[None]: ...
+
+
+class DirectDispatcher:
+    """Sends every request at once; engines queue on their own."""
+
+    @contextlib.asynccontextmanager
+    async def slot(self, ctx: RequestContext, engine: Engine) -> AsyncIterator[None]:
+        yield
 
 
 _CAPABILITY: dict[RequestKind, str] = {
@@ -51,13 +98,25 @@ _CAPABILITY: dict[RequestKind, str] = {
     "completion": "can_complete",
     "embedding": "can_embed",
 }
+_KIND_NAMES: dict[RequestKind, str] = {
+    "chat": "chat completions",
+    "completion": "text completions",
+    "embedding": "embeddings",
+}
 
 
 class Gateway:
     """Runs requests for authenticated principals against the catalog's engines."""
 
-    def __init__(self, catalog: ModelCatalog) -> None:
+    def __init__(
+        self,
+        catalog: ModelCatalog,
+        stages: Sequence[Stage] = (),
+        dispatcher: Dispatcher | None = None,
+    ) -> None:
         self.catalog = catalog
+        self.stages = list(stages)
+        self.dispatcher: Dispatcher = dispatcher or DirectDispatcher()
 
     def visible_models(self, principal: Principal) -> dict[str, Engine]:
         return {n: e for n, e in self.catalog.engines().items() if principal.may_use(n)}
@@ -72,45 +131,89 @@ class Gateway:
         """The engine serving ``ctx.model``, if the key may use it and it does this kind."""
         engine = self.visible_engine(ctx.principal, ctx.model)
         if not getattr(engine, _CAPABILITY[ctx.kind]):
-            what = {"chat": "chat completions", "completion": "text completions",
-                    "embedding": "embeddings"}[ctx.kind]
             raise InvalidRequestError(
-                f"model '{ctx.model}' does not serve {what}", param="model", code="wrong_model_kind"
+                f"model '{ctx.model}' does not serve {_KIND_NAMES[ctx.kind]}",
+                param="model",
+                code="wrong_model_kind",
             )
         return engine
 
+    # -- stages --------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _admitted(self, ctx: RequestContext) -> AsyncIterator[None]:
+        """Run every stage's ``admit``; always run ``finish`` for those that admitted."""
+        admitted: list[Stage] = []
+        try:
+            for stage in self.stages:
+                await stage.admit(ctx)
+                admitted.append(stage)
+            yield
+        except BaseException as exc:
+            if ctx.status == "pending":
+                if len(admitted) < len(self.stages):
+                    ctx.status = "refused"
+                elif isinstance(exc, GeneratorExit | asyncio.CancelledError):
+                    ctx.status = "cancelled"
+                else:
+                    ctx.status = "error"
+            ctx.error_type = ctx.error_type or getattr(exc, "error_type", type(exc).__name__)
+            raise
+        finally:
+            ctx.finished_at = ctx.finished_at or time.perf_counter()
+            for stage in reversed(admitted):
+                await stage.finish(ctx)
+
+    def _count_tokens(self, ctx: RequestContext, num_tokens: int) -> None:
+        if ctx.first_token_at is None:
+            ctx.first_token_at = time.perf_counter()
+        for stage in self.stages:
+            stage.on_tokens(ctx, num_tokens)
+
+    async def _estimate(self, ctx: RequestContext, engine: Engine, request: GenerationRequest) -> None:
+        """Prompt tokens and the most output tokens, for reservations made before dispatch."""
+        ctx.prompt_tokens_estimate = await engine.count_prompt_tokens(request)
+        room = (engine.context_length or 0) - ctx.prompt_tokens_estimate
+        ctx.max_new_tokens = request.sampling.max_tokens or max(room, 0)
+
+    # -- requests ------------------------------------------------------------------------
+
     async def generate(self, ctx: RequestContext, request: GenerationRequest) -> Completion:
         engine = self.engine_for(ctx)
-        try:
+        await self._estimate(ctx, engine, request)
+        async with self._admitted(ctx), self.dispatcher.slot(ctx, engine):
+            ctx.dispatched_at = time.perf_counter()
             completion = await engine.generate(request)
-        except BaseException:
-            ctx.status = "error"
-            raise
-        ctx.first_token_at = ctx.finished_at = time.perf_counter()
-        ctx.usage, ctx.finish_reason, ctx.status = completion.usage, completion.finish_reason, "ok"
+            self._count_tokens(ctx, completion.usage.completion_tokens)
+            ctx.usage, ctx.finish_reason = completion.usage, completion.finish_reason
+            ctx.status = "ok"
+            ctx.finished_at = time.perf_counter()
         return completion
 
     async def stream(self, ctx: RequestContext, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
         engine = self.engine_for(ctx)
-        ctx.status = "cancelled"
-        try:
-            async for event in engine.stream(request):
-                if isinstance(event, TextChunk):
-                    if ctx.first_token_at is None:
-                        ctx.first_token_at = time.perf_counter()
-                    ctx.usage.completion_tokens += event.num_tokens
-                elif isinstance(event, Finish):
-                    ctx.usage, ctx.finish_reason, ctx.status = event.usage, event.reason, "ok"
-                yield event
-        except Exception:
-            ctx.status = "error"
-            raise
-        finally:
-            ctx.finished_at = time.perf_counter()
+        await self._estimate(ctx, engine, request)
+        async with self._admitted(ctx), self.dispatcher.slot(ctx, engine):
+            ctx.dispatched_at = time.perf_counter()
+            events = engine.stream(request)
+            try:
+                async for event in events:
+                    if isinstance(event, TextChunk):
+                        self._count_tokens(ctx, event.num_tokens)
+                    elif isinstance(event, Finish):
+                        ctx.usage, ctx.finish_reason = event.usage, event.reason
+                        ctx.status = "ok"
+                        ctx.finished_at = time.perf_counter()
+                    yield event
+            finally:
+                await events.aclose()  # type: ignore[attr-defined]
 
     async def embed(self, ctx: RequestContext, texts: list[str]) -> EmbeddingResult:
         engine = self.engine_for(ctx)
-        result = await engine.embed(texts)
-        ctx.usage = Usage(prompt_tokens=result.prompt_tokens)
-        ctx.status, ctx.finished_at = "ok", time.perf_counter()
+        async with self._admitted(ctx), self.dispatcher.slot(ctx, engine):
+            ctx.dispatched_at = time.perf_counter()
+            result = await engine.embed(texts)
+            ctx.usage = Usage(prompt_tokens=result.prompt_tokens)
+            ctx.status = "ok"
+            ctx.finished_at = time.perf_counter()
         return result
