@@ -26,6 +26,7 @@ test: $(STAMP) lint pytest pytest-postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 pytest: $(STAMP)

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from aicommons.api import admin_routes, openai_routes
 from aicommons.api.errors import BodyLimitMiddleware, install_error_handlers
-from aicommons.api.streaming import ClientDisconnected
+from aicommons.api.streaming import ClientDisconnectedError
 from aicommons.config import Settings
 from aicommons.services import Services
 
@@ -40,7 +40,7 @@ def create_app(
     async def on_client_gone(_: Request, __: Exception) -> Response:
         return Response(status_code=499)  # nginx's "client closed request"; nobody reads it
 
-    app.add_exception_handler(ClientDisconnected, on_client_gone)
+    app.add_exception_handler(ClientDisconnectedError, on_client_gone)
     app.include_router(openai_routes.router)
     app.include_router(admin_routes.router)
 

@@ -74,12 +74,20 @@ def serve(host: str | None, port: int | None) -> None:
     def announce(secret: str) -> None:
         click.secho(
             f"\nAdmin key (shown once, stored only as a hash; keep it safe):\n  {secret}\n",
-            fg="yellow", err=True,
+            fg="yellow",
+            err=True,
         )
 
     app = create_app(settings, announce_admin_key=announce)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                loop="uvloop", http="httptools", access_log=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+    )
 
 
 # -- models ------------------------------------------------------------------------------
@@ -195,8 +203,12 @@ def keys() -> None:
 @click.option("--admin", is_flag=True, help="An operator key for the admin API.")
 @run_async
 async def keys_create(
-    tenant: str, name: str, models_: tuple[str, ...], application: str | None,
-    expires_in_days: int | None, admin: bool,
+    tenant: str,
+    name: str,
+    models_: tuple[str, ...],
+    application: str | None,
+    expires_in_days: int | None,
+    admin: bool,
 ) -> None:
     expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
 
@@ -204,8 +216,12 @@ async def keys_create(
         accounts = Accounts(db)
         owner = await accounts.get_tenant(tenant)
         return await accounts.create_key(
-            owner.id, name, models=list(models_) or None, application_id=application,
-            is_admin=admin, expires_at=expires,
+            owner.id,
+            name,
+            models=list(models_) or None,
+            application_id=application,
+            is_admin=admin,
+            expires_at=expires,
         )
 
     key, secret = await with_database(create)

@@ -67,7 +67,9 @@ class Services:
         wanted = self.settings.admin_key
         if wanted is not None:
             if await self.accounts.find_by_secret(wanted) is None:
-                await self.accounts.create_key(operators.id, "bootstrap admin", is_admin=True, secret=wanted)
+                await self.accounts.create_key(
+                    operators.id, "bootstrap admin", is_admin=True, secret=wanted
+                )
             return
         if await self.accounts.count_admin_keys() == 0:
             _, secret = await self.accounts.create_key(operators.id, "first admin", is_admin=True)

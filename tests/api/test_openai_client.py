@@ -40,14 +40,18 @@ def test_chat_completion_returns_text_and_usage(client: openai.OpenAI) -> None:
     assert reply.usage is not None
     assert reply.usage.completion_tokens <= 12
     # the chat template wraps the question in the model's system prompt and turn markers
-    assert reply.usage.prompt_tokens > len("What is the capital of France?".split())
+    assert reply.usage.prompt_tokens > len(["What", "is", "the", "capital", "of", "France?"])
 
 
 def test_same_seed_gives_same_text(client: openai.OpenAI) -> None:
     def ask() -> str | None:
         reply = client.chat.completions.create(
-            model=CHAT_MODEL, messages=[{"role": "user", "content": "Tell me a story."}],
-            max_completion_tokens=16, temperature=0.9, top_p=0.9, seed=1234,
+            model=CHAT_MODEL,
+            messages=[{"role": "user", "content": "Tell me a story."}],
+            max_completion_tokens=16,
+            temperature=0.9,
+            top_p=0.9,
+            seed=1234,
         )
         return reply.choices[0].message.content
 
@@ -56,17 +60,23 @@ def test_same_seed_gives_same_text(client: openai.OpenAI) -> None:
 
 def test_max_completion_tokens_caps_output(client: openai.OpenAI) -> None:
     reply = client.chat.completions.create(
-        model=CHAT_MODEL, messages=[{"role": "user", "content": "Write a long essay about rivers."}],
-        max_completion_tokens=5, temperature=0,
+        model=CHAT_MODEL,
+        messages=[{"role": "user", "content": "Write a long essay about rivers."}],
+        max_completion_tokens=5,
+        temperature=0,
     )
     assert reply.usage is not None and reply.usage.completion_tokens == 5
     assert reply.choices[0].finish_reason == "length"
 
 
 def test_stop_sequence_ends_generation_without_it(client: openai.OpenAI) -> None:
-    free = client.completions.create(
-        model=CHAT_MODEL, prompt="1, 2, 3, 4, 5,", max_tokens=12, temperature=0
-    ).choices[0].text
+    free = (
+        client.completions.create(
+            model=CHAT_MODEL, prompt="1, 2, 3, 4, 5,", max_tokens=12, temperature=0
+        )
+        .choices[0]
+        .text
+    )
     assert free, "the model should continue the sequence"
     stop = free.strip()[:1] or ","
     stopped = client.completions.create(
@@ -78,12 +88,18 @@ def test_stop_sequence_ends_generation_without_it(client: openai.OpenAI) -> None
 
 def test_streaming_chat_ends_with_usage(client: openai.OpenAI) -> None:
     stream = client.chat.completions.create(
-        model=CHAT_MODEL, messages=[{"role": "user", "content": "Say hello."}],
-        max_tokens=8, temperature=0, stream=True, stream_options={"include_usage": True},
+        model=CHAT_MODEL,
+        messages=[{"role": "user", "content": "Say hello."}],
+        max_tokens=8,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
     )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    finishes = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
     assert text
     assert finishes and finishes[-1] in {"stop", "length"}
     assert chunks[-1].usage is not None and 0 < chunks[-1].usage.completion_tokens <= 8
@@ -91,13 +107,24 @@ def test_streaming_chat_ends_with_usage(client: openai.OpenAI) -> None:
 
 def test_streaming_matches_non_streaming_with_greedy_decoding(client: openai.OpenAI) -> None:
     messages = [{"role": "user", "content": "Name a colour."}]
-    whole = client.chat.completions.create(
-        model=CHAT_MODEL, messages=messages, max_tokens=10, temperature=0  # type: ignore[arg-type]
-    ).choices[0].message.content
+    whole = (
+        client.chat.completions.create(
+            model=CHAT_MODEL,
+            messages=messages,
+            max_tokens=10,
+            temperature=0,  # type: ignore[arg-type]
+        )
+        .choices[0]
+        .message.content
+    )
     streamed = "".join(
         c.choices[0].delta.content or ""
         for c in client.chat.completions.create(
-            model=CHAT_MODEL, messages=messages, max_tokens=10, temperature=0, stream=True  # type: ignore[arg-type]
+            model=CHAT_MODEL,
+            messages=messages,
+            max_tokens=10,
+            temperature=0,
+            stream=True,  # type: ignore[arg-type]
         )
         if c.choices
     )
@@ -105,19 +132,26 @@ def test_streaming_matches_non_streaming_with_greedy_decoding(client: openai.Ope
 
 
 def test_text_completion_and_stream(client: openai.OpenAI) -> None:
-    reply = client.completions.create(model=CHAT_MODEL, prompt="Once upon a time", max_tokens=6, temperature=0)
+    reply = client.completions.create(
+        model=CHAT_MODEL, prompt="Once upon a time", max_tokens=6, temperature=0
+    )
     assert reply.object == "text_completion"
     assert reply.choices[0].text
     assert reply.usage is not None and reply.usage.completion_tokens == 6
-    pieces = [c.choices[0].text for c in client.completions.create(
-        model=CHAT_MODEL, prompt="Once upon a time", max_tokens=6, temperature=0, stream=True
-    ) if c.choices]
+    pieces = [
+        c.choices[0].text
+        for c in client.completions.create(
+            model=CHAT_MODEL, prompt="Once upon a time", max_tokens=6, temperature=0, stream=True
+        )
+        if c.choices
+    ]
     assert "".join(pieces) == reply.choices[0].text
 
 
 def test_embeddings_are_unit_vectors_that_rank_by_meaning(client: openai.OpenAI) -> None:
     result = client.embeddings.create(
-        model=EMBED_MODEL, input=["A cat sits on the mat.", "A kitten rests on a rug.", "Stock prices fell."]
+        model=EMBED_MODEL,
+        input=["A cat sits on the mat.", "A kitten rests on a rug.", "Stock prices fell."],
     )
     vectors = [d.embedding for d in result.data]
     assert [len(v) for v in vectors] == [384, 384, 384]

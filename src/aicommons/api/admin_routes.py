@@ -39,7 +39,9 @@ async def get_tenant(tenant: str, _: AdminDep, services: ServicesDep) -> TenantP
 
 
 @router.patch("/tenants/{tenant}")
-async def update_tenant(tenant: str, body: TenantUpdate, _: AdminDep, services: ServicesDep) -> TenantPublic:
+async def update_tenant(
+    tenant: str, body: TenantUpdate, _: AdminDep, services: ServicesDep
+) -> TenantPublic:
     return TenantPublic.of(await services.accounts.update_tenant(tenant, weight=body.weight))
 
 
@@ -51,7 +53,9 @@ async def delete_tenant(tenant: str, _: AdminDep, services: ServicesDep) -> Resp
 
 
 @router.get("/keys")
-async def list_keys(_: AdminDep, services: ServicesDep, tenant: str | None = None) -> list[KeyPublic]:
+async def list_keys(
+    _: AdminDep, services: ServicesDep, tenant: str | None = None
+) -> list[KeyPublic]:
     tenant_id = (await services.accounts.get_tenant(tenant)).id if tenant else None
     return [KeyPublic.of(k) for k in await services.accounts.list_keys(tenant_id)]
 
@@ -60,7 +64,9 @@ async def list_keys(_: AdminDep, services: ServicesDep, tenant: str | None = Non
 async def create_key(body: KeyCreate, _: AdminDep, services: ServicesDep) -> KeyCreated:
     tenant = await services.accounts.get_tenant(body.tenant)
     if body.expires_at is not None and body.expires_at.tzinfo is None:
-        raise InvalidRequestError("expires_at needs a time zone, e.g. 2027-01-01T00:00:00Z", param="expires_at")
+        raise InvalidRequestError(
+            "expires_at needs a time zone, e.g. 2027-01-01T00:00:00Z", param="expires_at"
+        )
     key, secret = await services.accounts.create_key(
         tenant.id,
         body.name,
@@ -83,7 +89,12 @@ async def revoke_key(key_id: str, _: AdminDep, services: ServicesDep) -> KeyPubl
 async def list_models(_: AdminDep, services: ServicesDep) -> list[dict[str, Any]]:
     engines = services.catalog.engines()
     return [
-        {"name": name, "source": engine.spec.source, "healthy": await engine.is_healthy(), **engine.describe()}
+        {
+            "name": name,
+            "source": engine.spec.source,
+            "healthy": await engine.is_healthy(),
+            **engine.describe(),
+        }
         for name, engine in sorted(engines.items())
     ]
 
@@ -92,7 +103,9 @@ async def list_models(_: AdminDep, services: ServicesDep) -> list[dict[str, Any]
 async def add_model(body: ModelCreate, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
     if body.engine not in services.registry.names():
         known = ", ".join(services.registry.names())
-        raise InvalidRequestError(f"unknown engine {body.engine!r}; installed: {known}", param="engine")
+        raise InvalidRequestError(
+            f"unknown engine {body.engine!r}; installed: {known}", param="engine"
+        )
     engine = await services.catalog.add(body.name, body.engine, body.options)
     return {"name": body.name, "source": "database", **engine.describe()}
 

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aicommons.store.tables import ApiKey, Tenant
 
-Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$")]
+Name = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$")
+]
 
 
 class AdminBody(BaseModel):
@@ -33,13 +35,17 @@ class TenantPublic(BaseModel):
 
     @classmethod
     def of(cls, tenant: Tenant) -> TenantPublic:
-        return cls(id=tenant.id, name=tenant.name, weight=tenant.weight, created_at=tenant.created_at)
+        return cls(
+            id=tenant.id, name=tenant.name, weight=tenant.weight, created_at=tenant.created_at
+        )
 
 
 class KeyCreate(AdminBody):
     tenant: Annotated[str, Field(min_length=1, description="tenant id or name")]
     name: Name = "default"
-    models: list[str] | None = Field(default=None, description="models the key may use; all if null")
+    models: list[str] | None = Field(
+        default=None, description="models the key may use; all if null"
+    )
     application_id: str | None = None
     expires_at: datetime | None = None
     admin: bool = False
@@ -60,9 +66,16 @@ class KeyPublic(BaseModel):
     @classmethod
     def of(cls, key: ApiKey) -> KeyPublic:
         return cls(
-            id=key.id, tenant_id=key.tenant_id, application_id=key.application_id, name=key.name,
-            prefix=key.prefix, models=key.models, admin=key.is_admin, created_at=key.created_at,
-            expires_at=key.expires_at, revoked_at=key.revoked_at,
+            id=key.id,
+            tenant_id=key.tenant_id,
+            application_id=key.application_id,
+            name=key.name,
+            prefix=key.prefix,
+            models=key.models,
+            admin=key.is_admin,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            revoked_at=key.revoked_at,
         )
 
 
@@ -71,6 +84,8 @@ class KeyCreated(KeyPublic):
 
 
 class ModelCreate(AdminBody):
-    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]*$")]
+    name: Annotated[
+        str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]*$")
+    ]
     engine: Annotated[str, Field(min_length=1, max_length=50)]
     options: dict[str, Any] = Field(default_factory=dict)

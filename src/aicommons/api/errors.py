@@ -44,7 +44,9 @@ def install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0]
         param = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
         return error_response(
-            InvalidRequestError(f"Invalid value for '{param}': {first['msg']}.", param=param or None)
+            InvalidRequestError(
+                f"Invalid value for '{param}': {first['msg']}.", param=param or None
+            )
         )
 
     async def on_http_error(_: Request, exc: Exception) -> Response:
@@ -53,7 +55,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_unexpected(_: Request, exc: Exception) -> Response:
         logger.exception("unhandled error", exc_info=exc)
-        return error_response(AICommonsError("The server had an error while processing your request."))
+        return error_response(
+            AICommonsError("The server had an error while processing your request.")
+        )
 
     app.add_exception_handler(AICommonsError, on_platform_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -17,7 +17,7 @@ from aicommons.api.deps import PrincipalDep, ServicesDep
 from aicommons.api.schemas import ChatCompletionBody, CompletionBody, EmbeddingBody, parse_body
 from aicommons.api.streaming import (
     SSE_DONE,
-    ClientDisconnected,
+    ClientDisconnectedError,
     EventStreamResponse,
     sse,
     until_disconnect,
@@ -27,6 +27,7 @@ from aicommons.errors import AICommonsError
 from aicommons.gateway.pipeline import Gateway, RequestContext
 
 router = APIRouter(prefix="/v1")
+
 
 def json_response(payload: Any, status_code: int = 200) -> Response:
     return Response(orjson.dumps(payload), status_code=status_code, media_type="application/json")
@@ -46,12 +47,20 @@ async def list_models(principal: PrincipalDep, services: ServicesDep) -> Respons
 async def get_model(model_id: str, principal: PrincipalDep, services: ServicesDep) -> Response:
     engine = services.gateway.visible_engine(principal, model_id)
     return json_response(
-        {"id": model_id, "object": "model", "created": 0, "owned_by": "aicommons", **engine.describe()}
+        {
+            "id": model_id,
+            "object": "model",
+            "created": 0,
+            "owned_by": "aicommons",
+            **engine.describe(),
+        }
     )
 
 
 @router.post("/chat/completions")
-async def chat_completions(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def chat_completions(
+    request: Request, principal: PrincipalDep, services: ServicesDep
+) -> Response:
     body = parse_body(ChatCompletionBody, await request.body())
     ctx = RequestContext(principal=principal, model=body.model, kind="chat")
     generation = body.to_request()
@@ -132,7 +141,7 @@ async def _complete(
 ) -> Completion:
     try:
         return await until_disconnect(request, gateway.generate(ctx, generation))
-    except ClientDisconnected:
+    except ClientDisconnectedError:
         ctx.status = "cancelled"
         raise
 

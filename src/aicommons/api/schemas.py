@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from aicommons.engines.base import ChatMessage, GenerationRequest, SamplingParams
 from aicommons.errors import InvalidRequestError
 
-
 BodyT = TypeVar("BodyT", bound=BaseModel)
 
 
@@ -28,7 +27,9 @@ class Message(StrictModel):
     name: str | None = None
 
     def to_chat_message(self) -> ChatMessage:
-        text = self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
+        text = (
+            self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
+        )
         return ChatMessage(role=self.role, content=text)
 
 
@@ -87,13 +88,17 @@ class ChatCompletionBody(SamplingFields):
     max_completion_tokens: PositiveInt | None = None
 
     def to_request(self) -> GenerationRequest:
-        if self.max_tokens is not None and self.max_completion_tokens is not None:
-            if self.max_tokens != self.max_completion_tokens:
-                raise InvalidRequestError(
-                    "max_tokens and max_completion_tokens disagree; send only one",
-                    param="max_completion_tokens",
-                )
-        limit = self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
+        both = self.max_tokens is not None and self.max_completion_tokens is not None
+        if both and self.max_tokens != self.max_completion_tokens:
+            raise InvalidRequestError(
+                "max_tokens and max_completion_tokens disagree; send only one",
+                param="max_completion_tokens",
+            )
+        limit = (
+            self.max_completion_tokens
+            if self.max_completion_tokens is not None
+            else self.max_tokens
+        )
         return GenerationRequest(
             model=self.model,
             sampling=self.sampling(limit),
@@ -108,14 +113,17 @@ class CompletionBody(SamplingFields):
 
     def to_request(self) -> GenerationRequest:
         prompt = self.prompt if isinstance(self.prompt, str) else self.prompt[0]
-        return GenerationRequest(model=self.model, sampling=self.sampling(self.max_tokens), prompt=prompt)
+        return GenerationRequest(
+            model=self.model, sampling=self.sampling(self.max_tokens), prompt=prompt
+        )
 
 
 class EmbeddingBody(StrictModel):
     model: ModelName
-    input: Annotated[str, Field(min_length=1)] | Annotated[
-        list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=2048)
-    ]
+    input: (
+        Annotated[str, Field(min_length=1)]
+        | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=2048)]
+    )
     encoding_format: Literal["float", "base64"] = "float"
     user: str | None = None
 
@@ -157,11 +165,15 @@ def validation_error(exc: ValidationError) -> InvalidRequestError:
         return InvalidRequestError("The request body must be a JSON object.", code="invalid_json")
     if kind == "extra_forbidden":
         return InvalidRequestError(
-            f"Unrecognized request argument supplied: {param}", param=param, code="unknown_parameter"
+            f"Unrecognized request argument supplied: {param}",
+            param=param,
+            code="unknown_parameter",
         )
     if kind == "missing":
         return InvalidRequestError(
-            f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+            f"Missing required parameter: '{param}'.",
+            param=param,
+            code="missing_required_parameter",
         )
     return InvalidRequestError(
         f"Invalid value for '{param}': {error['msg']}.", param=param, code="invalid_value"

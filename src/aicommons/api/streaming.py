@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 T = TypeVar("T")
 
 
-class ClientDisconnected(Exception):
+class ClientDisconnectedError(Exception):
     """The client closed the connection before the answer was complete."""
 
 
@@ -40,7 +40,7 @@ async def _wait_for_disconnect(receive: Receive) -> None:
 
 
 async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
-    """Await ``work``; cancel it and raise `ClientDisconnected` if the client leaves first."""
+    """Await ``work``; cancel it and raise `ClientDisconnectedError` if the client leaves first."""
     task = asyncio.ensure_future(work)
     watcher = asyncio.ensure_future(_wait_for_disconnect(request.receive))
     try:
@@ -52,7 +52,7 @@ async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
-    raise ClientDisconnected
+    raise ClientDisconnectedError
 
 
 class EventStreamResponse(Response):

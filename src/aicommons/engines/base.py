@@ -7,7 +7,7 @@ once or as a stream of `TextChunk`s closed by a `Finish`) and texts into embeddi
 from __future__ import annotations
 
 from abc import ABC
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -104,7 +104,7 @@ class ModelSpec:
     source: str = "file"
 
 
-class Engine(ABC):
+class Engine(ABC):  # noqa: B024 - every hook has a sensible default
     """Serves one model. Subclasses override `stream` (or `embed`) and set their flags."""
 
     can_chat: ClassVar[bool] = False
@@ -134,16 +134,16 @@ class Engine(ABC):
             chars = len(request.prompt or "")
         return chars // 4 + 1
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - optional hook
         """Load weights or open connections. Called once before the first request."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook
         """Release what `start` acquired."""
 
     async def is_healthy(self) -> bool:
         return True
 
-    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamEvent, None]:
         """Yield `TextChunk`s, then exactly one `Finish`. Closing the iterator aborts."""
         raise NotImplementedError(f"engine {type(self).__name__} does not generate text")
 

@@ -14,7 +14,7 @@ import logging
 import os
 import random
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -49,9 +49,7 @@ def resolve_model_path(options: Mapping[str, Any]) -> Path:
         try:
             from huggingface_hub import hf_hub_download
         except ImportError as exc:
-            raise ConfigError(
-                "hf_repo needs huggingface_hub: pip install huggingface_hub"
-            ) from exc
+            raise ConfigError("hf_repo needs huggingface_hub: pip install huggingface_hub") from exc
         path = Path(hf_hub_download(repo_id=str(options["hf_repo"]), filename=str(options["file"])))
     else:
         raise ConfigError("a llamacpp model needs 'path', 'package' + 'file' or 'hf_repo' + 'file'")
@@ -111,7 +109,11 @@ class LlamaCppEngine(Engine):
             self._free.put_nowait(slot)
         logger.info(
             "loaded %s from %s: %d slot(s), n_ctx=%d, %d thread(s) each",
-            self.spec.name, self._model_path, self._num_slots, self._n_ctx, self._n_threads,
+            self.spec.name,
+            self._model_path,
+            self._num_slots,
+            self._n_ctx,
+            self._n_threads,
         )
 
     def _load(self) -> None:
@@ -129,7 +131,9 @@ class LlamaCppEngine(Engine):
                 n_batch=self._n_batch,
                 verbose=False,
             )
-            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{self.spec.name}")
+            executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"llama-{self.spec.name}"
+            )
             self._slots.append(_Slot(llm=llm, executor=executor))
         template = self._tokenizer.metadata.get("tokenizer.chat_template")
         if template:
@@ -205,7 +209,7 @@ class LlamaCppEngine(Engine):
 
     # -- generation ------------------------------------------------------------------------
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamEvent, None]:
         wanted = request.sampling.max_tokens
         if wanted is not None and wanted >= self._n_ctx:
             raise InvalidRequestError(

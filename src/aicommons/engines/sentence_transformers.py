@@ -61,7 +61,9 @@ class SentenceTransformersEngine(Engine):
     def _embed_blocking(self, texts: list[str]) -> EmbeddingResult:
         with self._lock:
             limit = self._model.max_seq_length
-            masks = self._model.tokenizer(texts, truncation=True, max_length=limit)["attention_mask"]
+            masks = self._model.tokenizer(texts, truncation=True, max_length=limit)[
+                "attention_mask"
+            ]
             num_tokens = sum(sum(mask) for mask in masks)
             vectors = self._model.encode(texts, convert_to_numpy=True, normalize_embeddings=True)
         return EmbeddingResult(vectors=vectors.tolist(), prompt_tokens=num_tokens)

@@ -15,7 +15,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -72,7 +72,9 @@ def _parse_replicas(options: Mapping[str, Any], model: str) -> list[Replica]:
         if isinstance(item, str):
             replicas.append(Replica(base_url=item.rstrip("/")))
         elif isinstance(item, Mapping) and "url" in item:
-            replicas.append(Replica(base_url=str(item["url"]).rstrip("/"), api_key=item.get("api_key")))
+            replicas.append(
+                Replica(base_url=str(item["url"]).rstrip("/"), api_key=item.get("api_key"))
+            )
         else:
             raise ConfigError(f"model {model}: each replica needs a url")
     if not replicas:
@@ -169,8 +171,11 @@ class UpstreamEngine(Engine):
     def _mark(self, replica: Replica, healthy: bool, error: str | None = None) -> None:
         if replica.healthy != healthy:
             logger.warning(
-                "replica %s of %s is now %s%s", replica.base_url, self.spec.name,
-                "healthy" if healthy else "down", f" ({error})" if error else "",
+                "replica %s of %s is now %s%s",
+                replica.base_url,
+                self.spec.name,
+                "healthy" if healthy else "down",
+                f" ({error})" if error else "",
             )
         replica.healthy = healthy
         replica.last_error = error
@@ -186,7 +191,9 @@ class UpstreamEngine(Engine):
         ordered = sorted(rotated, key=lambda r: (not r.healthy, r.in_flight))
         return ordered[: self._max_attempts]
 
-    async def _open(self, path: str, body: dict[str, Any], stream: bool) -> tuple[Replica, httpx.Response]:
+    async def _open(
+        self, path: str, body: dict[str, Any], stream: bool
+    ) -> tuple[Replica, httpx.Response]:
         """Send to replicas in order until one answers with a non-retryable status."""
         assert self._client is not None, "engine not started"
         content = orjson.dumps(body)
@@ -236,7 +243,9 @@ class UpstreamEngine(Engine):
 
     # -- requests ------------------------------------------------------------------------
 
-    def _generation_body(self, request: GenerationRequest, stream: bool) -> tuple[str, dict[str, Any]]:
+    def _generation_body(
+        self, request: GenerationRequest, stream: bool
+    ) -> tuple[str, dict[str, Any]]:
         s = request.sampling
         body: dict[str, Any] = {"model": self.upstream_model, "stream": stream}
         if request.messages is not None:
@@ -246,8 +255,11 @@ class UpstreamEngine(Engine):
             path = "/completions"
             body["prompt"] = request.prompt or ""
         optional = {
-            "max_tokens": s.max_tokens, "temperature": s.temperature, "top_p": s.top_p,
-            "seed": s.seed, "presence_penalty": s.presence_penalty,
+            "max_tokens": s.max_tokens,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "seed": s.seed,
+            "presence_penalty": s.presence_penalty,
             "frequency_penalty": s.frequency_penalty,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
@@ -271,11 +283,13 @@ class UpstreamEngine(Engine):
                 usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
             )
         except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
-            raise UpstreamError(f"model {self.spec.name}: upstream sent a malformed answer") from exc
+            raise UpstreamError(
+                f"model {self.spec.name}: upstream sent a malformed answer"
+            ) from exc
         finally:
             replica.in_flight -= 1
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamEvent, None]:
         path, body = self._generation_body(request, stream=True)
         replica, response = await self._open(path, body, stream=True)
         counted = 0
@@ -294,14 +308,20 @@ class UpstreamEngine(Engine):
                     u = chunk["usage"]
                     usage = Usage(u.get("prompt_tokens", 0), u.get("completion_tokens", 0))
                 for choice in chunk.get("choices") or ():
-                    text = (choice.get("delta") or {}).get("content") if request.is_chat else choice.get("text")
+                    text = (
+                        (choice.get("delta") or {}).get("content")
+                        if request.is_chat
+                        else choice.get("text")
+                    )
                     if text:
                         counted += 1
                         yield TextChunk(text, 1)
                     reason = choice.get("finish_reason") or reason
             raise UpstreamError(f"model {self.spec.name}: upstream closed the stream before [DONE]")
         except httpx.TimeoutException as exc:
-            raise UpstreamTimeoutError(f"model {self.spec.name}: upstream stalled mid-stream") from exc
+            raise UpstreamTimeoutError(
+                f"model {self.spec.name}: upstream stalled mid-stream"
+            ) from exc
         except (httpx.HTTPError, orjson.JSONDecodeError) as exc:
             self._mark(replica, False, f"stream broke: {type(exc).__name__}")
             raise UpstreamError(
@@ -322,7 +342,9 @@ class UpstreamEngine(Engine):
                 prompt_tokens=(data.get("usage") or {}).get("prompt_tokens", 0),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise UpstreamError(f"model {self.spec.name}: upstream sent malformed embeddings") from exc
+            raise UpstreamError(
+                f"model {self.spec.name}: upstream sent malformed embeddings"
+            ) from exc
         finally:
             replica.in_flight -= 1
 

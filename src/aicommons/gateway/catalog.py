@@ -39,7 +39,9 @@ def read_models_file(path: Path) -> list[ModelSpec]:
             logger.warning("skipping model %s: package %s is not installed", entry["name"], package)
             continue
         options = {k: v for k, v in entry.items() if k not in _RESERVED}
-        specs.append(ModelSpec(name=str(entry["name"]), engine=str(entry["engine"]), options=options))
+        specs.append(
+            ModelSpec(name=str(entry["name"]), engine=str(entry["engine"]), options=options)
+        )
     return specs
 
 
@@ -47,7 +49,8 @@ def model_not_found(name: str) -> NotFoundError:
     """One answer for unknown models and forbidden ones, so keys cannot probe model names."""
     return NotFoundError(
         f"The model '{name}' does not exist or your key may not use it.",
-        param="model", code="model_not_found",
+        param="model",
+        code="model_not_found",
     )
 
 
@@ -112,7 +115,9 @@ class ModelCatalog:
             try:
                 engine = await self._start_engine(spec)
             except (ConfigError, OSError, TypeError, ValueError) as exc:
-                raise InvalidRequestError(f"cannot start model {name!r}: {exc}", param="options") from exc
+                raise InvalidRequestError(
+                    f"cannot start model {name!r}: {exc}", param="options"
+                ) from exc
             try:
                 await self._stored.add(name, engine_name, options)
             except Exception:

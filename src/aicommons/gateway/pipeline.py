@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -170,7 +170,9 @@ class Gateway:
         for stage in self.stages:
             stage.on_tokens(ctx, num_tokens)
 
-    async def _estimate(self, ctx: RequestContext, engine: Engine, request: GenerationRequest) -> None:
+    async def _estimate(
+        self, ctx: RequestContext, engine: Engine, request: GenerationRequest
+    ) -> None:
         """Prompt tokens and the most output tokens, for reservations made before dispatch."""
         ctx.prompt_tokens_estimate = await engine.count_prompt_tokens(request)
         room = (engine.context_length or 0) - ctx.prompt_tokens_estimate
@@ -190,7 +192,9 @@ class Gateway:
             ctx.finished_at = time.perf_counter()
         return completion
 
-    async def stream(self, ctx: RequestContext, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(
+        self, ctx: RequestContext, request: GenerationRequest
+    ) -> AsyncGenerator[StreamEvent, None]:
         engine = self.engine_for(ctx)
         await self._estimate(ctx, engine, request)
         async with self._admitted(ctx), self.dispatcher.slot(ctx, engine):
@@ -206,7 +210,7 @@ class Gateway:
                         ctx.finished_at = time.perf_counter()
                     yield event
             finally:
-                await events.aclose()  # type: ignore[attr-defined]
+                await events.aclose()
 
     async def embed(self, ctx: RequestContext, texts: list[str]) -> EmbeddingResult:
         engine = self.engine_for(ctx)

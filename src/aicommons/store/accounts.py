@@ -69,7 +69,9 @@ class Accounts:
         tenant = await self.get_tenant(id_or_name)
         async with self._db.session() as session:
             if weight is not None:
-                await session.execute(update(Tenant).where(Tenant.id == tenant.id).values(weight=weight))
+                await session.execute(
+                    update(Tenant).where(Tenant.id == tenant.id).values(weight=weight)
+                )
         return await self.get_tenant(tenant.id)
 
     async def delete_tenant(self, id_or_name: str) -> None:
@@ -147,9 +149,9 @@ class Accounts:
     async def count_admin_keys(self) -> int:
         async with self._db.session() as session:
             count = await session.scalar(
-                select(func.count()).select_from(ApiKey).where(
-                    ApiKey.is_admin.is_(True), ApiKey.revoked_at.is_(None)
-                )
+                select(func.count())
+                .select_from(ApiKey)
+                .where(ApiKey.is_admin.is_(True), ApiKey.revoked_at.is_(None))
             )
         return int(count or 0)
 

@@ -22,7 +22,9 @@ class ModelConfigs:
         try:
             async with self._db.session() as session:
                 session.add(
-                    ModelConfig(name=name, engine=engine, options=options, created_at=now, updated_at=now)
+                    ModelConfig(
+                        name=name, engine=engine, options=options, created_at=now, updated_at=now
+                    )
                 )
         except IntegrityError as exc:
             raise ConflictError(f"a model named {name!r} already exists", param="name") from exc

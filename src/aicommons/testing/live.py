@@ -39,7 +39,9 @@ class LiveServer:
 
     def admin(self) -> httpx.Client:
         return httpx.Client(
-            base_url=self.base_url, headers={"authorization": f"Bearer {self.admin_key}"}, timeout=60
+            base_url=self.base_url,
+            headers={"authorization": f"Bearer {self.admin_key}"},
+            timeout=60,
         )
 
     def create_key(self, tenant: str, **key_fields: Any) -> str:
@@ -68,8 +70,13 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         settings = settings.model_copy(update={"port": free_port()})
     app = create_app(settings)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", lifespan="on",
-        access_log=False, timeout_graceful_shutdown=5,
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True, name=f"aicommons-{settings.port}")

@@ -31,36 +31,61 @@ class Behaviour:
 
 def _chat_body(model: str) -> bytes:
     words = len(REPLY.split())
-    return orjson.dumps({
-        "id": "chatcmpl-standin", "object": "chat.completion", "created": 0, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY},
-                     "finish_reason": "stop", "logprobs": None}],
-        "usage": {"prompt_tokens": 12, "completion_tokens": words, "total_tokens": 12 + words},
-    })
+    return orjson.dumps(
+        {
+            "id": "chatcmpl-standin",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": REPLY},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": {"prompt_tokens": 12, "completion_tokens": words, "total_tokens": 12 + words},
+        }
+    )
 
 
 def _completion_body(model: str) -> bytes:
     words = len(REPLY.split())
-    return orjson.dumps({
-        "id": "cmpl-standin", "object": "text_completion", "created": 0, "model": model,
-        "choices": [{"index": 0, "text": REPLY, "finish_reason": "stop", "logprobs": None}],
-        "usage": {"prompt_tokens": 12, "completion_tokens": words, "total_tokens": 12 + words},
-    })
+    return orjson.dumps(
+        {
+            "id": "cmpl-standin",
+            "object": "text_completion",
+            "created": 0,
+            "model": model,
+            "choices": [{"index": 0, "text": REPLY, "finish_reason": "stop", "logprobs": None}],
+            "usage": {"prompt_tokens": 12, "completion_tokens": words, "total_tokens": 12 + words},
+        }
+    )
 
 
 def _stream_events(model: str, chat: bool) -> list[bytes]:
     words = REPLY.split(" ")
-    base = {"id": "chatcmpl-standin" if chat else "cmpl-standin",
-            "object": "chat.completion.chunk" if chat else "text_completion",
-            "created": 0, "model": model}
+    base = {
+        "id": "chatcmpl-standin" if chat else "cmpl-standin",
+        "object": "chat.completion.chunk" if chat else "text_completion",
+        "created": 0,
+        "model": model,
+    }
     events = []
     for i, word in enumerate(words):
         piece = word if i == 0 else " " + word
-        choice = ({"index": 0, "delta": {"content": piece}, "finish_reason": None} if chat
-                  else {"index": 0, "text": piece, "finish_reason": None})
+        choice = (
+            {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+            if chat
+            else {"index": 0, "text": piece, "finish_reason": None}
+        )
         events.append(orjson.dumps({**base, "choices": [choice]}))
-    last = ({"index": 0, "delta": {}, "finish_reason": "stop"} if chat
-            else {"index": 0, "text": "", "finish_reason": "stop"})
+    last = (
+        {"index": 0, "delta": {}, "finish_reason": "stop"}
+        if chat
+        else {"index": 0, "text": "", "finish_reason": "stop"}
+    )
     events.append(orjson.dumps({**base, "choices": [last]}))
     usage = {"prompt_tokens": 12, "completion_tokens": len(words), "total_tokens": 12 + len(words)}
     events.append(orjson.dumps({**base, "choices": [], "usage": usage}))
@@ -69,8 +94,11 @@ def _stream_events(model: str, chat: bool) -> list[bytes]:
 
 def _response(status: int, body: bytes, content_type: bytes = b"application/json") -> bytes:
     reason = {200: b"OK", 404: b"Not Found"}.get(status, b"Error")
-    return (b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n\r\n"
-            % (status, reason, content_type, len(body)) + body)
+    return (
+        b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n\r\n"
+        % (status, reason, content_type, len(body))
+        + body
+    )
 
 
 def _chunk(data: bytes) -> bytes:
@@ -117,7 +145,9 @@ class _Connection(asyncio.Protocol):
         self.server.requests += 1
         self.busy = True
         if self.server.needs_task(path):
-            asyncio.ensure_future(self._answer_slowly(method, path, body))
+            task = asyncio.ensure_future(self._answer_slowly(method, path, body))
+            self.server.tasks.add(task)
+            task.add_done_callback(self.server.tasks.discard)
         else:
             assert self.transport is not None
             self.transport.write(self.server.fast_answer(method, path, body))
@@ -135,7 +165,9 @@ class _Connection(asyncio.Protocol):
         if behaviour.delay_s:
             await asyncio.sleep(behaviour.delay_s)
         if behaviour.fail_status is not None:
-            transport.write(_response(behaviour.fail_status, b'{"error":{"message":"stand-in failure"}}'))
+            transport.write(
+                _response(behaviour.fail_status, b'{"error":{"message":"stand-in failure"}}')
+            )
             self._done()
             return
         if b'"stream":true' not in body.replace(b" ", b""):
@@ -143,8 +175,10 @@ class _Connection(asyncio.Protocol):
             self._done()
             return
         events = _stream_events(self.server.model, chat=path.endswith("chat/completions"))
-        transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-                        b"transfer-encoding: chunked\r\n\r\n")
+        transport.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
         for i, event in enumerate(events):
             if behaviour.die_after_chunks is not None and i >= behaviour.die_after_chunks:
                 transport.abort()
@@ -164,12 +198,15 @@ class StandinUpstream:
         self.behaviour = behaviour or Behaviour()
         self.requests = 0
         self.connections: set[asyncio.Transport] = set()
+        self.tasks: set[asyncio.Future[None]] = set()
         self._server: asyncio.Server | None = None
         self.port = 0
         self._fast = {
             "chat": _response(200, _chat_body(model)),
             "completion": _response(200, _completion_body(model)),
-            "chat_stream": b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n",
+            "chat_stream": (
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n"
+            ),
         }
         self._stream_bodies = {
             True: b"".join(_stream_events(model, chat=True)),
@@ -190,13 +227,28 @@ class StandinUpstream:
     def fast_answer(self, method: str, path: str, body: bytes) -> bytes:
         if path.endswith("/models"):
             status = self.behaviour.models_status
-            return _response(status, orjson.dumps({"object": "list", "data": [{"id": self.model, "object": "model"}]}))
+            return _response(
+                status,
+                orjson.dumps({"object": "list", "data": [{"id": self.model, "object": "model"}]}),
+            )
         if path.endswith("/embeddings"):
             count = len(orjson.loads(body).get("input") or []) if body else 0
             count = max(count, 1)
-            data = [{"object": "embedding", "index": i, "embedding": [0.1 * (i + 1)] * 8} for i in range(count)]
-            return _response(200, orjson.dumps({"object": "list", "data": data, "model": self.model,
-                                                "usage": {"prompt_tokens": 3 * count, "total_tokens": 3 * count}}))
+            data = [
+                {"object": "embedding", "index": i, "embedding": [0.1 * (i + 1)] * 8}
+                for i in range(count)
+            ]
+            return _response(
+                200,
+                orjson.dumps(
+                    {
+                        "object": "list",
+                        "data": data,
+                        "model": self.model,
+                        "usage": {"prompt_tokens": 3 * count, "total_tokens": 3 * count},
+                    }
+                ),
+            )
         chat = path.endswith("chat/completions")
         if not chat and not path.endswith("/completions"):
             return _response(404, b'{"error":{"message":"no such route"}}')
@@ -221,7 +273,9 @@ class StandinUpstream:
 
 
 @contextlib.contextmanager
-def standin_in_thread(model: str = "standin", behaviour: Behaviour | None = None) -> Iterator[StandinUpstream]:
+def standin_in_thread(
+    model: str = "standin", behaviour: Behaviour | None = None
+) -> Iterator[StandinUpstream]:
     """Run a stand-in on its own event loop in a daemon thread (for synchronous tests)."""
     server = StandinUpstream(model, behaviour)
     loop = asyncio.new_event_loop()

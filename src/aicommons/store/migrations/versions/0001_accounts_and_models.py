@@ -29,8 +29,11 @@ def upgrade() -> None:
         "api_keys",
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column(
-            "tenant_id", sa.String(32), sa.ForeignKey("tenants.id", ondelete="CASCADE"),
-            nullable=False, index=True,
+            "tenant_id",
+            sa.String(32),
+            sa.ForeignKey("tenants.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
         ),
         sa.Column("application_id", sa.String(32), nullable=True, index=True),
         sa.Column("name", sa.String(100), nullable=False),
