@@ -99,6 +99,10 @@ class LlamaCppEngine(Engine):
         return self._num_slots
 
     @property
+    def free_slots(self) -> int:
+        return self._free.qsize()
+
+    @property
     def model_path(self) -> Path | None:
         return self._model_path
 
