@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint pytest pytest-postgres install
+.PHONY: run test lint pytest pytest-postgres install browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ run: $(STAMP)
 	$(BIN)/aicommons serve
 
 ## Run every check: lint, types, and the whole test suite on SQLite and on PostgreSQL.
-test: $(STAMP) lint pytest pytest-postgres
+test: $(STAMP) browser lint pytest pytest-postgres
+
+## The dashboard tests drive Debian's chromium (Playwright's own browser download is not used).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
-from starlette.responses import Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.responses import RedirectResponse, Response
 
 from aicommons.api import admin_routes, openai_routes
 from aicommons.api.errors import BodyLimitMiddleware, install_error_handlers
 from aicommons.api.streaming import ClientDisconnectedError
 from aicommons.config import Settings
 from aicommons.services import Services
+from aicommons.web import pages
+from aicommons.web.sessions import SessionStore
+
+WEB = Path(__file__).parent / "web"
 
 
 def create_app(
@@ -43,6 +50,7 @@ def create_app(
     app.add_exception_handler(ClientDisconnectedError, on_client_gone)
     app.include_router(openai_routes.router)
     app.include_router(admin_routes.router)
+    install_dashboard(app)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
@@ -50,3 +58,21 @@ def create_app(
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
+
+
+def install_dashboard(app: FastAPI) -> None:
+    """The web dashboard under /ui: pages, static files, sessions, HTML errors."""
+    app.state.templates = Jinja2Templates(directory=WEB / "templates")
+    app.state.sessions = SessionStore()
+    app.mount("/ui/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.include_router(pages.router)
+
+    async def to_login(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, pages.LoginRequiredError)
+        return RedirectResponse(f"/ui/login?next={exc.next_path}", status_code=303)
+
+    app.add_exception_handler(pages.LoginRequiredError, to_login)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> Response:
+        return RedirectResponse("/ui/playground", status_code=303)

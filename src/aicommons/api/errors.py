@@ -34,9 +34,34 @@ def _http_error(status: int, detail: str) -> AICommonsError:
     return error
 
 
+def _is_page(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/ui/") and not path.startswith(("/ui/api/", "/ui/static/"))
+
+
+def error_page(request: Request, error: AICommonsError) -> Response:
+    """Dashboard pages show errors as HTML, not as API JSON."""
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "user": None,
+            "flash": None,
+            "path": request.url.path,
+            "status": error.status_code,
+            "message": error.message,
+        },
+        status_code=error.status_code,
+    )
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_platform_error(_: Request, exc: Exception) -> Response:
+    async def on_platform_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AICommonsError)
+        if _is_page(request):
+            return error_page(request, exc)
         return error_response(exc)
 
     async def on_validation_error(_: Request, exc: Exception) -> Response:
@@ -49,9 +74,10 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         )
 
-    async def on_http_error(_: Request, exc: Exception) -> Response:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        return error_response(_http_error(exc.status_code, str(exc.detail)))
+        error = _http_error(exc.status_code, str(exc.detail))
+        return error_page(request, error) if _is_page(request) else error_response(error)
 
     async def on_unexpected(_: Request, exc: Exception) -> Response:
         logger.exception("unhandled error", exc_info=exc)

@@ -53,13 +53,16 @@ class Authenticator:
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     async def authenticate(self, secret: str) -> Principal:
-        digest = hash_key(secret)
+        return await self.authenticate_hash(hash_key(secret))
+
+    async def authenticate_hash(self, digest: str) -> Principal:
+        """Like `authenticate`, from the key's hash (dashboard sessions keep only the hash)."""
         now = time.monotonic()
         cached = self._cache.get(digest)
         if cached is not None and now - cached[0] < self._cache_seconds:
             principal = cached[1]
         else:
-            principal = await self._load(secret)
+            principal = await self._load(digest)
             if len(self._cache) >= _MAX_CACHED:
                 self._cache.clear()
             self._cache[digest] = (now, principal)
@@ -69,8 +72,8 @@ class Authenticator:
             raise AuthenticationError("This API key has expired.", code="expired_api_key")
         return principal
 
-    async def _load(self, secret: str) -> Principal | None:
-        record = await self._accounts.find_by_secret(secret)
+    async def _load(self, digest: str) -> Principal | None:
+        record = await self._accounts.find_by_hash(digest)
         if record is None or record.key.revoked_at is not None:
             return None
         key = record.key

@@ -136,12 +136,15 @@ class Accounts:
         return key
 
     async def find_by_secret(self, secret: str) -> KeyRecord | None:
+        return await self.find_by_hash(hash_key(secret))
+
+    async def find_by_hash(self, key_hash: str) -> KeyRecord | None:
         async with self._db.session() as session:
             row = (
                 await session.execute(
                     select(ApiKey, Tenant)
                     .join(Tenant, Tenant.id == ApiKey.tenant_id)
-                    .where(ApiKey.key_hash == hash_key(secret))
+                    .where(ApiKey.key_hash == key_hash)
                 )
             ).first()
         return KeyRecord(key=row[0], tenant=row[1]) if row else None

@@ -1,0 +1,85 @@
+"""The dashboard in a real browser: log in, chat with the real SmolLM2, administer keys."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from aicommons.testing.live import LiveServer
+from tests.web.conftest import screenshot
+
+pytestmark = pytest.mark.slow
+
+
+def log_in(page: Any, server: LiveServer, key: str, path: str = "/ui/playground") -> None:
+    page.goto(f"{server.base_url}{path}")
+    expect(page).to_have_url(re.compile(r"/ui/login"))
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(re.escape(path)))
+
+
+def test_session_cookie_is_http_only_and_strict(
+    page: Any, server: LiveServer, member_key: str
+) -> None:
+    log_in(page, server, member_key)
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "aic_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert member_key not in page.content()
+    assert member_key not in cookie["value"]
+
+
+def test_wrong_key_is_refused(page: Any, server: LiveServer) -> None:
+    page.goto(f"{server.base_url}/ui/login")
+    page.fill("#key", "sk-aic-wrong")
+    page.click("button[type=submit]")
+    expect(page.locator(".error")).to_contain_text("Incorrect API key")
+
+
+def test_playground_streams_an_answer_from_smollm2(
+    page: Any, server: LiveServer, member_key: str
+) -> None:
+    log_in(page, server, member_key)
+    page.fill("#max-tokens", "24")
+    page.fill("#prompt", "What is the capital of France?")
+    page.click("#send")
+    answer = page.locator(".msg.assistant .answer-text").last
+    expect(answer).not_to_be_empty(timeout=30_000)
+    meta = page.locator(".msg.assistant .meta").last
+    expect(meta).to_contain_text("tokens", timeout=30_000)
+    expect(meta).to_contain_text(" s")
+    screenshot(page, "playground")
+
+
+def test_member_cannot_open_admin_pages(page: Any, server: LiveServer, member_key: str) -> None:
+    log_in(page, server, member_key)
+    expect(page.locator("nav")).not_to_contain_text("Admin")
+    response = page.goto(f"{server.base_url}/ui/admin")
+    assert response.status == 403
+    expect(page.locator(".error")).to_contain_text("admin key")
+
+
+def test_admin_creates_a_tenant_and_a_key_shown_once_then_revokes_it(
+    page: Any, server: LiveServer
+) -> None:
+    log_in(page, server, server.admin_key, "/ui/admin")
+    expect(page.locator("text=smollm2-135m-instruct")).to_be_visible()
+    expect(page.locator(".badge.ok").first).to_have_text("healthy")
+    page.fill("form[action='/ui/admin/tenants'] input[name=name]", "browser-lab")
+    page.click("form[action='/ui/admin/tenants'] button")
+    expect(page.locator(".flash")).to_contain_text("browser-lab")
+    page.select_option("form[action='/ui/admin/keys'] select[name=tenant]", label="browser-lab")
+    page.fill("form[action='/ui/admin/keys'] input[name=name]", "from-the-browser")
+    page.click("form[action='/ui/admin/keys'] button")
+    secret = page.locator("#new-key").inner_text()
+    assert secret.startswith("sk-aic-")
+    screenshot(page, "key-created")
+    page.goto(f"{server.base_url}/ui/admin")
+    assert secret not in page.content()
+    row = page.locator("#keys tr", has_text="from-the-browser")
+    row.locator("button.danger").click()
+    expect(page.locator("#keys tr", has_text="from-the-browser")).to_contain_text("revoked")
+    screenshot(page, "admin")
