@@ -239,3 +239,26 @@ async def test_injected_transport_sees_the_upstream_body_and_key() -> None:
     assert sent["max_tokens"] == 8
     assert seen[0].headers["authorization"] == "Bearer secret"
     assert str(seen[0].url) == "http://up.test/v1/chat/completions"
+
+
+async def test_cancelled_request_releases_its_replica(standin: StandinUpstream) -> None:
+    """A client that leaves while the upstream is still thinking must not leak in-flight counts."""
+    standin.behaviour = Behaviour(delay_s=5.0)
+    engine = await started(standin.base_url)
+    try:
+        task = asyncio.ensure_future(engine.generate(CHAT))
+        await asyncio.sleep(0.2)
+        assert engine.replicas[0].in_flight == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert engine.replicas[0].in_flight == 0
+        stream = engine.stream(CHAT)
+        pending = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0.2)
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+        assert engine.replicas[0].in_flight == 0
+    finally:
+        await engine.close()

@@ -201,45 +201,52 @@ class UpstreamEngine(Engine):
         for replica in self._candidates():
             replica.in_flight += 1
             try:
-                request = self._client.build_request(
-                    "POST", f"{replica.base_url}{path}", content=content, headers=replica.headers()
-                )
-                response = await self._client.send(request, stream=stream)
-            except httpx.TimeoutException as exc:
-                replica.in_flight -= 1
-                self._mark(replica, False, f"timeout: {type(exc).__name__}")
-                failure = UpstreamTimeoutError(
-                    f"model {self.spec.name}: upstream did not answer in time"
-                )
-                continue
-            except httpx.HTTPError as exc:
-                replica.in_flight -= 1
-                self._mark(replica, False, f"{type(exc).__name__}: {exc}")
-                failure = EngineUnavailableError(
-                    f"model {self.spec.name}: no replica is reachable ({type(exc).__name__})"
-                )
-                continue
-            if response.status_code in _RETRYABLE_STATUS:
-                detail = await _error_detail(response)
-                replica.in_flight -= 1
-                if response.status_code >= 500:
-                    self._mark(replica, False, f"answered {response.status_code}")
-                failure = UpstreamError(
-                    f"model {self.spec.name}: upstream answered {response.status_code}: {detail}"
-                )
-                continue
-            if response.status_code >= 400:
-                detail = await _error_detail(response)
-                replica.in_flight -= 1
-                raise InvalidRequestError(
-                    f"model {self.spec.name}: upstream refused the request "
-                    f"({response.status_code}): {detail}"
-                )
-            if not replica.healthy:
-                self._mark(replica, True)
-            return replica, response
+                response, failure = await self._try_replica(replica, path, content, stream)
+            except BaseException:
+                replica.in_flight -= 1  # cancelled (client gone) or a client error: not retried
+                raise
+            if response is not None:
+                return replica, response
+            replica.in_flight -= 1
         assert failure is not None
         raise failure
+
+    async def _try_replica(
+        self, replica: Replica, path: str, content: bytes, stream: bool
+    ) -> tuple[httpx.Response | None, AICommonsError | None]:
+        """One attempt: the response if it may be used, else the error that allows a retry."""
+        assert self._client is not None, "engine not started"
+        request = self._client.build_request(
+            "POST", f"{replica.base_url}{path}", content=content, headers=replica.headers()
+        )
+        try:
+            response = await self._client.send(request, stream=stream)
+        except httpx.TimeoutException as exc:
+            self._mark(replica, False, f"timeout: {type(exc).__name__}")
+            return None, UpstreamTimeoutError(
+                f"model {self.spec.name}: upstream did not answer in time"
+            )
+        except httpx.HTTPError as exc:
+            self._mark(replica, False, f"{type(exc).__name__}: {exc}")
+            return None, EngineUnavailableError(
+                f"model {self.spec.name}: no replica is reachable ({type(exc).__name__})"
+            )
+        if response.status_code in _RETRYABLE_STATUS:
+            detail = await _error_detail(response)
+            if response.status_code >= 500:
+                self._mark(replica, False, f"answered {response.status_code}")
+            return None, UpstreamError(
+                f"model {self.spec.name}: upstream answered {response.status_code}: {detail}"
+            )
+        if response.status_code >= 400:
+            detail = await _error_detail(response)
+            raise InvalidRequestError(
+                f"model {self.spec.name}: upstream refused the request "
+                f"({response.status_code}): {detail}"
+            )
+        if not replica.healthy:
+            self._mark(replica, True)
+        return response, None
 
     # -- requests ------------------------------------------------------------------------
 
