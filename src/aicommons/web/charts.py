@@ -96,3 +96,37 @@ def line_chart(
             f"{escape(name)}</text>"
         )
     return _svg(parts, title)
+
+
+def scatter_chart(
+    points: Sequence[tuple[str, float, float, bool]], *, title: str, x_label: str, y_label: str
+) -> str:
+    """Labelled points ``(label, x, y, on_front)``; points on the front are joined by a line."""
+    if not points:
+        empty = f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" class="label">no data yet</text>'
+        return _svg([empty], title)
+    xs = [p[1] for p in points]
+    ys = [p[2] for p in points]
+    x_min, x_max = min(xs), max(xs) * 1.1 or 1.0
+    y_max = max(ys) * 1.1 or 1.0
+    bottom, right = HEIGHT - PAD_BOTTOM, WIDTH - PAD_RIGHT
+    parts = _axes(x_label, y_label, y_max)
+    for i in range(5):
+        value = x_min + (x_max - x_min) * i / 4
+        px = _scale(value, x_min, x_max, PAD_LEFT, right)
+        parts.append(_text(px, bottom + 16, "tick", _short(value), "middle"))
+
+    def position(x: float, y: float) -> tuple[float, float]:
+        return _scale(x, x_min, x_max, PAD_LEFT, right), _scale(y, 0, y_max, bottom, PAD_TOP)
+
+    front = sorted((p for p in points if p[3]), key=lambda p: p[1])
+    if len(front) > 1:
+        line = " ".join("{:.1f},{:.1f}".format(*position(p[1], p[2])) for p in front)
+        parts.append(f'<polyline points="{line}" class="front"/>')
+    for n, (label, x, y, on_front) in enumerate(points):
+        cx, cy = position(x, y)
+        colour = PALETTE[n % len(PALETTE)]
+        ring = ' stroke="#16a34a" stroke-width="3"' if on_front else ""
+        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{colour}"{ring}/>')
+        parts.append(_text(cx + 9, cy - 8, "legend", label))
+    return _svg(parts, title)
