@@ -18,6 +18,7 @@ from aicommons.errors import AICommonsError, ConfigError
 from aicommons.store.accounts import Accounts
 from aicommons.store.database import Database
 from aicommons.store.model_configs import ModelConfigs
+from aicommons.store.usage import LIMIT_FIELDS, Limits, Scope, UsageStore
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -249,6 +250,84 @@ async def keys_list(tenant: str | None) -> None:
 async def keys_revoke(key_id: str) -> None:
     await with_database(lambda db: Accounts(db).revoke_key(key_id))
     click.echo(f"revoked {key_id}")
+
+
+# -- limits and usage --------------------------------------------------------------------
+
+
+@main.group()
+def limits() -> None:
+    """Token budgets and rate limits of a tenant or a key (a running server sees them within
+    its cache interval)."""
+
+
+async def _scope(db: Database, tenant: str | None, key: str | None) -> tuple[Scope, str]:
+    if (tenant is None) == (key is None):
+        raise click.UsageError("give exactly one of --tenant and --key")
+    accounts = Accounts(db)
+    if tenant is not None:
+        return "tenant", (await accounts.get_tenant(tenant)).id
+    assert key is not None
+    return "key", (await accounts.get_key(key)).id
+
+
+@limits.command("set")
+@click.option("--tenant", default=None, help="tenant id or name")
+@click.option("--key", default=None, help="key id")
+@click.option("--tokens-per-day", type=int, default=None)
+@click.option("--tokens-per-month", type=int, default=None)
+@click.option("--requests-per-minute", type=int, default=None)
+@click.option("--tokens-per-minute", type=int, default=None)
+@click.option("--max-parallel", type=int, default=None)
+@run_async
+async def limits_set(tenant: str | None, key: str | None, **values: int | None) -> None:
+    """Set the limits (options not given are removed)."""
+
+    async def write(db: Database) -> None:
+        scope, scope_id = await _scope(db, tenant, key)
+        await UsageStore(db).set_limits(scope, scope_id, Limits(**values))
+
+    await with_database(write)
+    echo_json({name: values[name] for name in LIMIT_FIELDS})
+
+
+@limits.command("show")
+@click.option("--tenant", default=None, help="tenant id or name")
+@click.option("--key", default=None, help="key id")
+@run_async
+async def limits_show(tenant: str | None, key: str | None) -> None:
+    async def read(db: Database) -> Limits:
+        scope, scope_id = await _scope(db, tenant, key)
+        return await UsageStore(db).limits(scope, scope_id)
+
+    echo_json((await with_database(read)).as_dict())
+
+
+@main.command()
+@click.option("--tenant", default=None, help="tenant id or name; default all tenants")
+@click.option("--days", type=int, default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print JSON rows")
+@run_async
+async def usage(tenant: str | None, days: int, as_json: bool) -> None:
+    """Tokens, requests and energy by day, model and key."""
+    last = datetime.now(UTC).date()
+    first = last - timedelta(days=days - 1)
+
+    async def read(db: Database) -> list[Any]:
+        tenant_id = (await Accounts(db).get_tenant(tenant)).id if tenant else None
+        return await UsageStore(db).rows(tenant_id, first, last)
+
+    rows = await with_database(read)
+    if as_json:
+        echo_json([{c: getattr(r, c) for c in r.__table__.columns} for r in rows])
+        return
+    click.echo(f"{'day':10}  {'tenant':22} {'key':22} {'model':28} {'req':>6} {'tokens':>10}")
+    for r in rows:
+        tokens = r.prompt_tokens + r.completion_tokens
+        click.echo(
+            f"{r.day:10}  {r.tenant_id:22} {r.key_id:22} {r.model[:28]:28} "
+            f"{r.requests:>6} {tokens:>10}"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

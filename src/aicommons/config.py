@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,17 @@ class Settings(BaseSettings):
         default=None,
         description="Bootstrap admin key (tests, automation). Default: generate and print once.",
     )
+
+    scheduler_policy: Literal["vtc", "fcfs"] = Field(
+        default="vtc", description="Default fair-scheduling policy of a model's pool."
+    )
+    scheduler_queue_cap: int = Field(
+        default=256, ge=1, description="Most waiting requests per tenant and model."
+    )
+    scheduler_max_wait_s: float = Field(
+        default=60.0, gt=0, description="Longest wait for a place before a 429."
+    )
+    usage_flush_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator("admin_key")
     @classmethod

@@ -12,10 +12,15 @@ from aicommons.config import Settings
 from aicommons.engines.registry import EngineRegistry
 from aicommons.gateway.auth import Authenticator
 from aicommons.gateway.catalog import DEFAULT_MODELS_FILE, ModelCatalog, read_models_file
-from aicommons.gateway.pipeline import Gateway
+from aicommons.gateway.dispatch import FairDispatcher, SchedulerSettings
+from aicommons.gateway.metrics import MetricsStage
+from aicommons.gateway.pipeline import Gateway, Stage
+from aicommons.gateway.quota import QuotaStage
+from aicommons.gateway.usage import UsageRecorder
 from aicommons.store.accounts import Accounts
 from aicommons.store.database import Database
 from aicommons.store.model_configs import ModelConfigs
+from aicommons.store.usage import UsageStore
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +35,11 @@ class Services:
     catalog: ModelCatalog
     authenticator: Authenticator
     gateway: Gateway
+    dispatcher: FairDispatcher
+    usage: UsageStore
+    usage_recorder: UsageRecorder
+    quota: QuotaStage
+    metrics: MetricsStage
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -45,6 +55,19 @@ class Services:
         if not settings.load_embeddings:
             specs = [s for s in specs if s.engine != "sentence_transformers"]
         catalog = ModelCatalog(registry, specs, model_configs)
+        dispatcher = FairDispatcher(
+            SchedulerSettings(
+                default_policy=settings.scheduler_policy,
+                queue_cap_per_tenant=settings.scheduler_queue_cap,
+                max_wait_s=settings.scheduler_max_wait_s,
+            )
+        )
+        usage = UsageStore(db)
+        recorder = UsageRecorder(usage, settings.usage_flush_seconds)
+        quota = QuotaStage(usage, recorder, settings.auth_cache_seconds)
+        metrics = MetricsStage(dispatcher)
+        # Order matters: a stage's finish sees what later stages did (refusals, usage).
+        stages: list[Stage] = [metrics, quota]
         services = cls(
             settings=settings,
             db=db,
@@ -53,8 +76,14 @@ class Services:
             registry=registry,
             catalog=catalog,
             authenticator=Authenticator(accounts, settings.auth_cache_seconds),
-            gateway=Gateway(catalog),
+            gateway=Gateway(catalog, stages, dispatcher),
+            dispatcher=dispatcher,
+            usage=usage,
+            usage_recorder=recorder,
+            quota=quota,
+            metrics=metrics,
         )
+        recorder.start()
         await services._bootstrap_admin(announce_admin_key)
         await catalog.start()
         if settings.registry_refresh_seconds > 0:
@@ -89,6 +118,7 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.catalog.close()
+        await self.usage_recorder.close()
         await self.db.close()
 
 

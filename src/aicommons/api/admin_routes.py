@@ -42,7 +42,9 @@ async def get_tenant(tenant: str, _: AdminDep, services: ServicesDep) -> TenantP
 async def update_tenant(
     tenant: str, body: TenantUpdate, _: AdminDep, services: ServicesDep
 ) -> TenantPublic:
-    return TenantPublic.of(await services.accounts.update_tenant(tenant, weight=body.weight))
+    updated = await services.accounts.update_tenant(tenant, weight=body.weight)
+    services.authenticator.forget()  # principals carry the tenant's weight
+    return TenantPublic.of(updated)
 
 
 @router.delete("/tenants/{tenant}", status_code=204)

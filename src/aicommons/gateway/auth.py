@@ -22,6 +22,7 @@ class Principal:
     key_id: str
     tenant_id: str
     tenant_name: str
+    tenant_weight: float = 1.0
     application_id: str | None = None
     models: frozenset[str] | None = None
     is_admin: bool = False
@@ -81,6 +82,7 @@ class Authenticator:
             key_id=key.id,
             tenant_id=record.tenant.id,
             tenant_name=record.tenant.name,
+            tenant_weight=record.tenant.weight,
             application_id=key.application_id,
             models=frozenset(key.models) if key.models is not None else None,
             is_admin=key.is_admin,

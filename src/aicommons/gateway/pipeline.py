@@ -42,6 +42,7 @@ class RequestContext:
     principal: Principal
     model: str
     kind: RequestKind
+    stream: bool = False
     id: str = field(default_factory=lambda: new_id("req"))
     created: int = field(default_factory=lambda: int(time.time()))
     started_at: float = field(default_factory=time.perf_counter)
@@ -54,6 +55,7 @@ class RequestContext:
     finish_reason: str | None = None
     status: Status = "pending"
     error_type: str | None = None
+    error_code: str | None = None
     # What stages add to the answer: HTTP headers and top-level body fields.
     response_headers: dict[str, str] = field(default_factory=dict)
     response_fields: dict[str, Any] = field(default_factory=dict)
@@ -84,6 +86,8 @@ class Dispatcher(Protocol):
 
     def slot(self, ctx: RequestContext, engine: Engine) -> AbstractAsyncContextManager[None]: ...
 
+    def on_tokens(self, ctx: RequestContext, num_tokens: int) -> None: ...
+
 
 class DirectDispatcher:
     """Sends every request at once; engines queue on their own."""
@@ -91,6 +95,9 @@ class DirectDispatcher:
     @contextlib.asynccontextmanager
     async def slot(self, ctx: RequestContext, engine: Engine) -> AsyncIterator[None]:
         yield
+
+    def on_tokens(self, ctx: RequestContext, num_tokens: int) -> None:
+        return None
 
 
 _CAPABILITY: dict[RequestKind, str] = {
@@ -158,6 +165,7 @@ class Gateway:
                 else:
                     ctx.status = "error"
             ctx.error_type = ctx.error_type or getattr(exc, "error_type", type(exc).__name__)
+            ctx.error_code = ctx.error_code or getattr(exc, "code", None)
             raise
         finally:
             ctx.finished_at = ctx.finished_at or time.perf_counter()
@@ -167,6 +175,7 @@ class Gateway:
     def _count_tokens(self, ctx: RequestContext, num_tokens: int) -> None:
         if ctx.first_token_at is None:
             ctx.first_token_at = time.perf_counter()
+        self.dispatcher.on_tokens(ctx, num_tokens)
         for stage in self.stages:
             stage.on_tokens(ctx, num_tokens)
 
@@ -195,6 +204,7 @@ class Gateway:
     async def stream(
         self, ctx: RequestContext, request: GenerationRequest
     ) -> AsyncGenerator[StreamEvent, None]:
+        ctx.stream = True
         engine = self.engine_for(ctx)
         await self._estimate(ctx, engine, request)
         async with self._admitted(ctx), self.dispatcher.slot(ctx, engine):

@@ -1,0 +1,223 @@
+"""Budgets and rate limits per tenant and per key, with reservations.
+
+Before dispatch a request reserves what it could use (prompt tokens + max new tokens) on its
+tenant and on its key; at finish the reservation is replaced by the real usage. The check and
+the reservation happen with no ``await`` in between, so concurrent requests in this process
+cannot together overshoot a budget: at most the reserved amounts are in flight. (One process
+owns the counters; several gateway replicas would need a shared store such as Redis.)
+
+`QuotaBook` is the pure bookkeeping; `QuotaStage` loads limits and past usage from the
+database, then uses the book.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from aicommons.errors import RateLimitError
+from aicommons.gateway.pipeline import RequestContext, Stage
+from aicommons.gateway.usage import UsageRecorder
+from aicommons.store.usage import Limits, Scope, UsageStore
+
+_WINDOW_S = 60.0
+
+
+@dataclass(slots=True)
+class Account:
+    """What one tenant or key has used and holds in reservations."""
+
+    day: str
+    month: str
+    used_day: int
+    used_month: int
+    reserved: int = 0
+    parallel: int = 0
+    # [time, tokens] of recent requests, for the per-minute limits; tokens are updated from
+    # the reservation to the real usage at finish.
+    recent: deque[list[float]] = field(default_factory=deque)
+
+    def prune(self, now: float) -> None:
+        while self.recent and self.recent[0][0] <= now - _WINDOW_S:
+            self.recent.popleft()
+
+    def tokens_last_minute(self) -> int:
+        return int(sum(tokens for _, tokens in self.recent))
+
+
+@dataclass(slots=True)
+class Reservation:
+    accounts: list[tuple[Account, Limits]]
+    tokens: int
+    entries: list[list[float]] = field(default_factory=list)
+
+
+def _refuse(message: str, code: str, retry_after_s: float | None) -> RateLimitError:
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))} if retry_after_s else {}
+    return RateLimitError(message, code=code, headers=headers)
+
+
+def seconds_to_midnight(now: datetime) -> float:
+    tomorrow = datetime.combine(now.date(), datetime.min.time(), UTC).timestamp() + 86400
+    return tomorrow - now.timestamp()
+
+
+def check(account: Account, limits: Limits, tokens: int, who: str, now: float) -> None:
+    """Raise a 429 if ``tokens`` more would break one of ``limits``; pure."""
+    in_flight = account.reserved + tokens
+    if limits.tokens_per_day is not None and account.used_day + in_flight > limits.tokens_per_day:
+        raise _refuse(
+            f"The daily token budget of this {who} is used up "
+            f"({account.used_day} used, {account.reserved} reserved in flight, "
+            f"this request needs up to {tokens}, budget {limits.tokens_per_day}).",
+            "insufficient_quota",
+            seconds_to_midnight(datetime.now(UTC)),
+        )
+    if (
+        limits.tokens_per_month is not None
+        and account.used_month + in_flight > limits.tokens_per_month
+    ):
+        raise _refuse(
+            f"The monthly token budget of this {who} is used up "
+            f"({account.used_month} used, budget {limits.tokens_per_month}).",
+            "insufficient_quota",
+            None,
+        )
+    if limits.max_parallel is not None and account.parallel >= limits.max_parallel:
+        raise _refuse(
+            f"This {who} already has {account.parallel} requests running "
+            f"(at most {limits.max_parallel}).",
+            "too_many_parallel_requests",
+            1,
+        )
+    account.prune(now)
+    retry = (account.recent[0][0] + _WINDOW_S - now) if account.recent else 1
+    if limits.requests_per_minute is not None and len(account.recent) >= limits.requests_per_minute:
+        raise _refuse(
+            f"Rate limit of this {who}: {limits.requests_per_minute} requests per minute.",
+            "rate_limit_exceeded",
+            retry,
+        )
+    if (
+        limits.tokens_per_minute is not None
+        and account.tokens_last_minute() + tokens > limits.tokens_per_minute
+    ):
+        raise _refuse(
+            f"Rate limit of this {who}: {limits.tokens_per_minute} tokens per minute.",
+            "rate_limit_exceeded",
+            retry,
+        )
+
+
+class QuotaBook:
+    """In-memory accounts of tenants and keys; no I/O."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[tuple[Scope, str], Account] = {}
+
+    def reserve(
+        self, wanted: list[tuple[Scope, str, Limits]], tokens: int, now: float
+    ) -> Reservation:
+        """Check every account, then reserve on all of them (or on none)."""
+        checked = []
+        for scope, scope_id, limits in wanted:
+            account = self.accounts[(scope, scope_id)]
+            check(account, limits, tokens, "organisation" if scope == "tenant" else "key", now)
+            checked.append((account, limits))
+        reservation = Reservation(checked, tokens)
+        for account, _ in checked:
+            account.reserved += tokens
+            account.parallel += 1
+            entry = [now, float(tokens)]
+            account.recent.append(entry)
+            reservation.entries.append(entry)
+        return reservation
+
+    @staticmethod
+    def settle(reservation: Reservation, used: int) -> None:
+        for (account, _), entry in zip(reservation.accounts, reservation.entries, strict=True):
+            account.reserved -= reservation.tokens
+            account.parallel -= 1
+            account.used_day += used
+            account.used_month += used
+            entry[1] = float(used)  # the per-minute window counts what was really used
+
+
+class QuotaStage(Stage):
+    """Refuses requests beyond their tenant's or key's limits; records usage."""
+
+    def __init__(
+        self, usage: UsageStore, recorder: UsageRecorder, limits_cache_s: float = 5.0
+    ) -> None:
+        self._usage = usage
+        self._recorder = recorder
+        self._limits_cache_s = limits_cache_s
+        self._limits: dict[tuple[Scope, str], tuple[float, Limits]] = {}
+        self._loading: dict[tuple[Scope, str], asyncio.Task[Account]] = {}
+        self.book = QuotaBook()
+
+    def forget_limits(self) -> None:
+        """Drop cached limits, e.g. after an admin changed them in this process."""
+        self._limits.clear()
+
+    async def limits(self, scope: Scope, scope_id: str) -> Limits:
+        now = time.monotonic()
+        cached = self._limits.get((scope, scope_id))
+        if cached is not None and now - cached[0] < self._limits_cache_s:
+            return cached[1]
+        limits = await self._usage.limits(scope, scope_id)
+        self._limits[(scope, scope_id)] = (now, limits)
+        return limits
+
+    async def _account(self, scope: Scope, scope_id: str, today: date) -> Account:
+        """The account for today, loaded from the database on first use and each new day."""
+        key = (scope, scope_id)
+        account = self.book.accounts.get(key)
+        if account is not None and account.day == today.isoformat():
+            return account
+        task = self._loading.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._load(scope, scope_id, today, account))
+            self._loading[key] = task
+            task.add_done_callback(lambda _: self._loading.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _load(self, scope: Scope, scope_id: str, today: date, old: Account | None) -> Account:
+        await self._recorder.flush()
+        used_day = await self._usage.tokens_since(scope, scope_id, today)
+        used_month = await self._usage.tokens_since(scope, scope_id, today.replace(day=1))
+        account = Account(today.isoformat(), today.strftime("%Y-%m"), used_day, used_month)
+        if old is not None:  # requests in flight across midnight keep their reservations
+            account.reserved, account.parallel, account.recent = (
+                old.reserved,
+                old.parallel,
+                old.recent,
+            )
+        self.book.accounts[(scope, scope_id)] = account
+        return account
+
+    async def admit(self, ctx: RequestContext) -> None:
+        principal = ctx.principal
+        today = datetime.now(UTC).date()
+        wanted: list[tuple[Scope, str, Limits]] = []
+        for scope, scope_id in (("tenant", principal.tenant_id), ("key", principal.key_id)):
+            limits = await self.limits(scope, scope_id)  # type: ignore[arg-type]
+            if limits.empty:
+                continue
+            await self._account(scope, scope_id, today)  # type: ignore[arg-type]
+            wanted.append((scope, scope_id, limits))  # type: ignore[arg-type]
+        # No await from here on: the check and the reservation are one step.
+        tokens = ctx.prompt_tokens_estimate + ctx.max_new_tokens
+        ctx.annotations["quota"] = self.book.reserve(wanted, tokens, time.monotonic())
+
+    async def finish(self, ctx: RequestContext) -> None:
+        reservation = ctx.annotations.pop("quota", None)
+        used = ctx.usage.prompt_tokens + ctx.usage.completion_tokens
+        if isinstance(reservation, Reservation):
+            self.book.settle(reservation, used)
+        if ctx.status != "refused":
+            self._recorder.record(ctx)
