@@ -97,6 +97,8 @@ class UpstreamEngine(Engine):
         self.upstream_model = str(options.get("upstream_model", spec.name))
         self._context_length = options.get("context_length")
         self._concurrency = int(options.get("concurrency", 64))
+        # vLLM can report usage in every chunk; then a chunk of several tokens counts as such.
+        self._continuous_usage = bool(options.get("continuous_usage_stats", False))
         self._max_attempts = int(options.get("max_attempts", len(self.replicas)))
         self._health_interval = float(options.get("health_interval_s", 10.0))
         self._timeout = httpx.Timeout(
@@ -274,6 +276,8 @@ class UpstreamEngine(Engine):
             body["stop"] = list(s.stop)
         if stream:
             body["stream_options"] = {"include_usage": True}
+            if self._continuous_usage:
+                body["stream_options"]["continuous_usage_stats"] = True
         return path, body
 
     async def generate(self, request: GenerationRequest) -> Completion:
@@ -321,8 +325,11 @@ class UpstreamEngine(Engine):
                         else choice.get("text")
                     )
                     if text:
-                        counted += 1
-                        yield TextChunk(text, 1)
+                        tokens = 1
+                        if usage is not None and self._continuous_usage:
+                            tokens = max(usage.completion_tokens - counted, 1)
+                        counted += tokens
+                        yield TextChunk(text, tokens)
                     reason = choice.get("finish_reason") or reason
             raise UpstreamError(f"model {self.spec.name}: upstream closed the stream before [DONE]")
         except httpx.TimeoutException as exc:

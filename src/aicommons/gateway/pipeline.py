@@ -210,11 +210,17 @@ class Gateway:
         async with self._admitted(ctx), self.dispatcher.slot(ctx, engine):
             ctx.dispatched_at = time.perf_counter()
             events = engine.stream(request)
+            seen = 0
             try:
                 async for event in events:
                     if isinstance(event, TextChunk):
+                        seen += event.num_tokens
                         self._count_tokens(ctx, event.num_tokens)
                     elif isinstance(event, Finish):
+                        # Engines that count a chunk as one token settle the rest here.
+                        missing = event.usage.completion_tokens - seen
+                        if missing > 0:
+                            self._count_tokens(ctx, missing)
                         ctx.usage, ctx.finish_reason = event.usage, event.reason
                         ctx.status = "ok"
                         ctx.finished_at = time.perf_counter()
