@@ -188,7 +188,9 @@ class ApplicationFacts(FactsBody):
     untargeted_facial_scraping: bool = Field(
         default=False, description="Scrapes faces from the internet or CCTV (5(1)(e))."
     )
-    emotion_inference: bool = False
+    emotion_inference: bool = Field(
+        default=False, description="Infers emotions or intentions from biometric data (Art. 3(39))."
+    )
     emotion_setting: EmotionSetting = "not_applicable"
     medical_or_safety_purpose: bool = Field(
         default=False, description="Medical or safety reasons (exception in 5(1)(f))."
@@ -230,7 +232,7 @@ class ApplicationFacts(FactsBody):
 
 
 FACT_PATHS: frozenset[str] = frozenset(
-    [n for n in ApplicationFacts.model_fields if n not in ("description", "gpai_model")]
+    [n for n in ApplicationFacts.model_fields if n != "description"]
     + [f"gpai_model.{n}" for n in GPAIModelFacts.model_fields]
 )
 
