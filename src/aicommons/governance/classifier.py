@@ -86,10 +86,7 @@ class Decision(BaseModel):
     def articles_for(self, tier: Tier) -> list[str]:
         """The articles of the rules that put the case in ``tier``."""
         return _unique(
-            a
-            for f in self.fired
-            if f.tier == tier and f.outcome == "applies"
-            for a in f.articles
+            a for f in self.fired if f.tier == tier and f.outcome == "applies" for a in f.articles
         )
 
     def summary(self) -> str:
@@ -132,8 +129,14 @@ class _Run:
         exception = next((e for e in rule.exceptions if e.when.holds(self.facts)), None)
         if exception is None:
             obligations = [(o, o.applies_from or rule.applies_from) for o in self._own(rule)]
-            return self._add(rule, "applies", rule.reason, rule.when.explain(self.facts),
-                             rule.human_review, obligations)
+            return self._add(
+                rule,
+                "applies",
+                rule.reason,
+                rule.when.explain(self.facts),
+                rule.human_review,
+                obligations,
+            )
         if exception.reroute_to:
             self.forced[exception.reroute_to] = (rule, exception)
         entry = self._add(
@@ -153,8 +156,8 @@ class _Run:
 
     def _record_rerouted_here(self, rule: Rule, source: Rule, exc: RuleException) -> _Entry:
         reason = f"{rule.reason} Re-routed from {source.citation}: {exc.reason}"
-        assert source.when is not None  # an exception only fires after its rule's conditions
-        matched = source.when.explain(self.facts) + exc.when.explain(self.facts)
+        held = source.when.explain(self.facts) if source.when is not None else []
+        matched = held + exc.when.explain(self.facts)
         obligations = [(o, o.applies_from or rule.applies_from) for o in self._own(rule)]
         return self._add(rule, "applies", reason, matched, rule.human_review, obligations)
 

@@ -157,7 +157,9 @@ class GPAIModelFacts(FactsBody):
 class ApplicationFacts(FactsBody):
     """What an application does, as the AI Act's rules need to know it."""
 
-    description: str = Field(default="", max_length=4000, description="For people; no rule reads it.")
+    description: str = Field(
+        default="", max_length=4000, description="For people; no rule reads it."
+    )
     role: Role = "provider_and_deployer"
     deployer_type: DeployerType = "private"
     released_under_foss_licence: bool = Field(

@@ -18,10 +18,18 @@ import typing
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from aicommons.errors import ConfigError
 from aicommons.governance.facts import FACT_PATHS, ApplicationFacts, GPAIModelFacts
@@ -102,7 +110,9 @@ class FactTest(RuleBody):
         wanted += self.contains_any or []
         bad = [v for v in wanted if allowed is not None and v not in allowed]
         if bad:
-            raise ValueError(f"fact {self.fact!r} cannot be {bad}; allowed: {sorted(allowed or [])}")
+            raise ValueError(
+                f"fact {self.fact!r} cannot be {bad}; allowed: {sorted(allowed or [])}"
+            )
         return self
 
     def holds(self, facts: ApplicationFacts) -> bool:
@@ -132,7 +142,23 @@ class FactTest(RuleBody):
         return f"{self.fact} = {_show(self.equals)}"
 
 
-Condition = Union[AllOf, AnyOf, Not, FactTest]  # noqa: UP007 (a forward-referenced union)
+def _condition_kind(value: Any) -> str:
+    """Which condition a YAML mapping is, so that errors name the right form."""
+    if isinstance(value, dict):
+        return next((k for k in ("all", "any", "not") if k in value), "fact")
+    names: dict[type, str] = {AllOf: "all", AnyOf: "any", Not: "not"}
+    return names.get(type(value), "fact")
+
+
+Condition = Annotated[
+    Union[  # noqa: UP007 (forward references need the typing form)
+        Annotated[AllOf, Tag("all")],
+        Annotated[AnyOf, Tag("any")],
+        Annotated[Not, Tag("not")],
+        Annotated[FactTest, Tag("fact")],
+    ],
+    Discriminator(_condition_kind),
+]
 for _model in (AllOf, AnyOf, Not):
     _model.model_rebuild()
 
