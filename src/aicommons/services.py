@@ -13,7 +13,10 @@ from aicommons.engines.registry import EngineRegistry
 from aicommons.gateway.auth import Authenticator
 from aicommons.gateway.catalog import DEFAULT_MODELS_FILE, ModelCatalog, read_models_file
 from aicommons.gateway.pipeline import Gateway
+from aicommons.governance.policy import PolicyStage
+from aicommons.governance.rules import RuleSet, default_rules
 from aicommons.store.accounts import Accounts
+from aicommons.store.applications import Applications
 from aicommons.store.database import Database
 from aicommons.store.model_configs import ModelConfigs
 
@@ -30,6 +33,9 @@ class Services:
     catalog: ModelCatalog
     authenticator: Authenticator
     gateway: Gateway
+    applications: Applications
+    policy: PolicyStage
+    rules: RuleSet
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -45,6 +51,8 @@ class Services:
         if not settings.load_embeddings:
             specs = [s for s in specs if s.engine != "sentence_transformers"]
         catalog = ModelCatalog(registry, specs, model_configs)
+        applications = Applications(db)
+        policy = PolicyStage(applications, settings.auth_cache_seconds)
         services = cls(
             settings=settings,
             db=db,
@@ -53,7 +61,10 @@ class Services:
             registry=registry,
             catalog=catalog,
             authenticator=Authenticator(accounts, settings.auth_cache_seconds),
-            gateway=Gateway(catalog),
+            gateway=Gateway(catalog, stages=[policy]),
+            applications=applications,
+            policy=policy,
+            rules=await asyncio.to_thread(default_rules),
         )
         await services._bootstrap_admin(announce_admin_key)
         await catalog.start()
