@@ -80,6 +80,20 @@ CASES: list[tuple[str, dict[str, Any], str, list[str], list[str]]] = [
         ["Art. 5(1)(f)"],
     ),
     (
+        "annex-emotion-use-at-work",
+        {"annex_iii_use": "1c_emotion_recognition", "emotion_setting": "workplace"},
+        "prohibited",
+        ["Art. 5(1)(f)"],
+        [],
+    ),
+    (
+        "annex-emotion-use-in-a-shop",
+        {"annex_iii_use": "1c_emotion_recognition", "emotion_setting": "other"},
+        "high_risk",
+        ["Annex III 1(c)", "Art. 50(3)"],
+        [],
+    ),
+    (
         "hospital-emotions",
         {"emotion_inference": True, "emotion_setting": "medical_or_safety"},
         "high_risk",

@@ -10,7 +10,7 @@ stores the application as ``refused`` and answers 403 naming the article.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
@@ -77,7 +77,8 @@ class ApplicationPublic(BaseModel):
         )
 
 
-def _today() -> Any:
+def _today() -> date:
+    """Today in UTC: which obligations are in force is judged on this date."""
     return datetime.now(UTC).date()
 
 
