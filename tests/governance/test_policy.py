@@ -9,7 +9,7 @@ import pytest
 
 from aicommons.errors import PermissionDeniedError
 from aicommons.gateway.auth import Principal
-from aicommons.gateway.pipeline import RequestContext
+from aicommons.gateway.pipeline import RequestContext, RequestKind
 from aicommons.governance.facts import ApplicationFacts
 from aicommons.governance.policy import PolicyStage
 from aicommons.governance.registration import (
@@ -59,11 +59,11 @@ async def register(
     )
 
 
-def context(app_id: str | None, kind: str = "chat") -> RequestContext:
+def context(app_id: str | None, kind: RequestKind = "chat") -> RequestContext:
     principal = Principal(
         key_id="key_1", tenant_id="ten_1", tenant_name="lab", application_id=app_id
     )
-    return RequestContext(principal=principal, model="smollm2-135m-instruct", kind=kind)  # type: ignore[arg-type]
+    return RequestContext(principal=principal, model="smollm2-135m-instruct", kind=kind)
 
 
 async def test_key_without_application_passes_unmarked(env: tuple[Applications, str]) -> None:

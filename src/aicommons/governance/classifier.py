@@ -120,46 +120,41 @@ class _Run:
             self.evaluate(rule)
 
     def evaluate(self, rule: Rule) -> _Entry | None:
+        """Record what ``rule`` does to the case, if anything."""
         if rule.id in self.done:
             return None
         if rule.id in self.forced:
             return self._record_rerouted_here(rule, *self.forced[rule.id])
         if rule.when is None or not rule.when.holds(self.facts):
             return None
+        held = rule.when.explain(self.facts)
         exception = next((e for e in rule.exceptions if e.when.holds(self.facts)), None)
         if exception is None:
-            obligations = [(o, o.applies_from or rule.applies_from) for o in self._own(rule)]
-            return self._add(
-                rule,
-                "applies",
-                rule.reason,
-                rule.when.explain(self.facts),
-                rule.human_review,
-                obligations,
-            )
-        if exception.reroute_to:
-            self.forced[exception.reroute_to] = (rule, exception)
+            duties = _dated(self.rules.obligations_of(rule), rule)
+            return self._add(rule, "applies", rule.reason, held, rule.human_review, duties)
+        return self._record_exception(rule, exception, held)
+
+    def _record_exception(self, rule: Rule, exc: RuleException, held: list[str]) -> _Entry:
+        if exc.reroute_to:
+            self.forced[exc.reroute_to] = (rule, exc)
         entry = self._add(
             rule,
-            "rerouted" if exception.reroute_to else "excepted",
-            exception.reason,
-            rule.when.explain(self.facts) + exception.when.explain(self.facts),
-            exception.human_review,
-            [(o, o.applies_from or rule.applies_from) for o in exception.obligations],
+            "rerouted" if exc.reroute_to else "excepted",
+            exc.reason,
+            held + exc.when.explain(self.facts),
+            exc.human_review,
+            _dated(exc.obligations, rule),
         )
-        entry.fired.exception = exception.id
-        entry.fired.rerouted_to = exception.reroute_to
+        entry.fired.exception = exc.id
+        entry.fired.rerouted_to = exc.reroute_to
         return entry
-
-    def _own(self, rule: Rule) -> list[ObligationSpec]:
-        return self.rules.obligations_of(rule)
 
     def _record_rerouted_here(self, rule: Rule, source: Rule, exc: RuleException) -> _Entry:
         reason = f"{rule.reason} Re-routed from {source.citation}: {exc.reason}"
         held = source.when.explain(self.facts) if source.when is not None else []
         matched = held + exc.when.explain(self.facts)
-        obligations = [(o, o.applies_from or rule.applies_from) for o in self._own(rule)]
-        return self._add(rule, "applies", reason, matched, rule.human_review, obligations)
+        duties = _dated(self.rules.obligations_of(rule), rule)
+        return self._add(rule, "applies", reason, matched, rule.human_review, duties)
 
     def _add(
         self,
@@ -287,6 +282,11 @@ def _gpai_decision(run: _Run) -> GPAIDecision | None:
         systemic_risk=systemic,
         open_source_exemption=exempt,
     )
+
+
+def _dated(specs: list[ObligationSpec], rule: Rule) -> list[tuple[ObligationSpec, date]]:
+    """Each obligation with its date: its own where given, else its rule's."""
+    return [(spec, spec.applies_from or rule.applies_from) for spec in specs]
 
 
 def _unique(items: Any) -> list[str]:

@@ -7,7 +7,7 @@ provision the field serves.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,7 +50,7 @@ AnnexIIIUse = Literal[
     "8a_justice_legal_research",
     "8b_elections_influence",
 ]
-ANNEX_III_USES: tuple[str, ...] = AnnexIIIUse.__args__  # type: ignore[attr-defined]
+ANNEX_III_USES: tuple[str, ...] = get_args(AnnexIIIUse)
 
 # Carve-outs written into Annex III points themselves (1(a), 5(b), 7(d), 8(b)).
 AnnexIIICarveOut = Literal[
