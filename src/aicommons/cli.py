@@ -15,7 +15,9 @@ import click
 
 from aicommons.config import Settings
 from aicommons.errors import AICommonsError, ConfigError
+from aicommons.governance.registration import check_key_binding
 from aicommons.store.accounts import Accounts
+from aicommons.store.applications import Applications
 from aicommons.store.database import Database
 from aicommons.store.model_configs import ModelConfigs
 from aicommons.store.usage import LIMIT_FIELDS, Limits, Scope, UsageStore
@@ -216,6 +218,7 @@ async def keys_create(
     async def create(db: Database) -> tuple[Any, str]:
         accounts = Accounts(db)
         owner = await accounts.get_tenant(tenant)
+        await check_key_binding(Applications(db), owner.id, application)
         return await accounts.create_key(
             owner.id,
             name,
@@ -329,6 +332,9 @@ async def usage(tenant: str | None, days: int, as_json: bool) -> None:
             f"{r.requests:>6} {tokens:>10}"
         )
 
+from aicommons.governance.commands import apps  # noqa: E402 (it uses the helpers above)
+
+main.add_command(apps)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -17,7 +17,10 @@ from aicommons.gateway.metrics import MetricsStage
 from aicommons.gateway.pipeline import Gateway, Stage
 from aicommons.gateway.quota import QuotaStage
 from aicommons.gateway.usage import UsageRecorder
+from aicommons.governance.policy import PolicyStage
+from aicommons.governance.rules import RuleSet, default_rules
 from aicommons.store.accounts import Accounts
+from aicommons.store.applications import Applications
 from aicommons.store.database import Database
 from aicommons.store.model_configs import ModelConfigs
 from aicommons.store.usage import UsageStore
@@ -40,6 +43,9 @@ class Services:
     usage_recorder: UsageRecorder
     quota: QuotaStage
     metrics: MetricsStage
+    applications: Applications
+    policy: PolicyStage
+    rules: RuleSet
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -67,7 +73,9 @@ class Services:
         quota = QuotaStage(usage, recorder, settings.auth_cache_seconds)
         metrics = MetricsStage(dispatcher)
         # Order matters: a stage's finish sees what later stages did (refusals, usage).
-        stages: list[Stage] = [metrics, quota]
+        applications = Applications(db)
+        policy = PolicyStage(applications, settings.auth_cache_seconds)
+        stages: list[Stage] = [metrics, policy, quota]
         services = cls(
             settings=settings,
             db=db,
@@ -82,6 +90,9 @@ class Services:
             usage_recorder=recorder,
             quota=quota,
             metrics=metrics,
+            applications=applications,
+            policy=policy,
+            rules=await asyncio.to_thread(default_rules),
         )
         recorder.start()
         await services._bootstrap_admin(announce_admin_key)

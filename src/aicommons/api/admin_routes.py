@@ -19,6 +19,7 @@ from aicommons.api.admin_schemas import (
 )
 from aicommons.api.deps import AdminDep, ServicesDep
 from aicommons.errors import InvalidRequestError
+from aicommons.governance.registration import check_key_binding
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -69,6 +70,7 @@ async def create_key(body: KeyCreate, _: AdminDep, services: ServicesDep) -> Key
         raise InvalidRequestError(
             "expires_at needs a time zone, e.g. 2027-01-01T00:00:00Z", param="expires_at"
         )
+    await check_key_binding(services.applications, tenant.id, body.application_id)
     key, secret = await services.accounts.create_key(
         tenant.id,
         body.name,

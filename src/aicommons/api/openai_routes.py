@@ -29,8 +29,12 @@ from aicommons.gateway.pipeline import Gateway, RequestContext
 router = APIRouter(prefix="/v1")
 
 
-def json_response(payload: Any, status_code: int = 200) -> Response:
-    return Response(orjson.dumps(payload), status_code=status_code, media_type="application/json")
+def json_response(
+    payload: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(payload), status_code, headers=headers, media_type="application/json"
+    )
 
 
 @router.get("/models")
@@ -67,7 +71,8 @@ async def chat_completions(
     gateway = services.gateway
     if body.stream:
         events = await _primed(gateway.stream(ctx, generation))
-        return EventStreamResponse(_chat_chunks(ctx, events, body.include_usage))
+        chunks = _chat_chunks(ctx, events, body.include_usage)
+        return EventStreamResponse(chunks, headers=ctx.response_headers)
     completion = await _complete(request, gateway, ctx, generation)
     return json_response(
         {
@@ -84,7 +89,9 @@ async def chat_completions(
                 }
             ],
             "usage": completion.usage.to_dict(),
-        }
+            **ctx.response_fields,
+        },
+        headers=ctx.response_headers,
     )
 
 
@@ -96,7 +103,8 @@ async def completions(request: Request, principal: PrincipalDep, services: Servi
     gateway = services.gateway
     if body.stream:
         events = await _primed(gateway.stream(ctx, generation))
-        return EventStreamResponse(_completion_chunks(ctx, events, body.include_usage))
+        chunks = _completion_chunks(ctx, events, body.include_usage)
+        return EventStreamResponse(chunks, headers=ctx.response_headers)
     completion = await _complete(request, gateway, ctx, generation)
     return json_response(
         {
@@ -113,7 +121,9 @@ async def completions(request: Request, principal: PrincipalDep, services: Servi
                 }
             ],
             "usage": completion.usage.to_dict(),
-        }
+            **ctx.response_fields,
+        },
+        headers=ctx.response_headers,
     )
 
 
@@ -181,6 +191,7 @@ async def _chat_chunks(
         "object": "chat.completion.chunk",
         "created": ctx.created,
         "model": ctx.model,
+        **ctx.response_fields,  # e.g. the Art. 50(2) mark, in every chunk
     }
     yield sse({**base, "choices": [_choice({"role": "assistant", "content": ""})]})
     async for event in _stream_with_errors(events):
@@ -203,6 +214,7 @@ async def _completion_chunks(
         "object": "text_completion",
         "created": ctx.created,
         "model": ctx.model,
+        **ctx.response_fields,
     }
     async for event in _stream_with_errors(events):
         if isinstance(event, TextChunk):
