@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from aicommons.store import ledger as _ledger  # noqa: F401  (registers its table)
 from aicommons.store.tables import Base
 
 connection = context.config.attributes.get("connection")
