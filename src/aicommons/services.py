@@ -13,6 +13,8 @@ from aicommons.engines.registry import EngineRegistry
 from aicommons.gateway.auth import Authenticator
 from aicommons.gateway.catalog import DEFAULT_MODELS_FILE, ModelCatalog, read_models_file
 from aicommons.gateway.pipeline import Gateway
+from aicommons.ledger.stage import LedgerStage
+from aicommons.ledger.writer import LedgerWriter
 from aicommons.store.accounts import Accounts
 from aicommons.store.database import Database
 from aicommons.store.model_configs import ModelConfigs
@@ -30,6 +32,7 @@ class Services:
     catalog: ModelCatalog
     authenticator: Authenticator
     gateway: Gateway
+    ledger: LedgerWriter
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -45,6 +48,8 @@ class Services:
         if not settings.load_embeddings:
             specs = [s for s in specs if s.engine != "sentence_transformers"]
         catalog = ModelCatalog(registry, specs, model_configs)
+        ledger = LedgerWriter(db)
+        await ledger.start()
         services = cls(
             settings=settings,
             db=db,
@@ -53,7 +58,8 @@ class Services:
             registry=registry,
             catalog=catalog,
             authenticator=Authenticator(accounts, settings.auth_cache_seconds),
-            gateway=Gateway(catalog),
+            gateway=Gateway(catalog, stages=[LedgerStage(ledger)]),
+            ledger=ledger,
         )
         await services._bootstrap_admin(announce_admin_key)
         await catalog.start()
@@ -89,6 +95,7 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.catalog.close()
+        await self.ledger.close()
         await self.db.close()
 
 
