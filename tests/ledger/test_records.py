@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -45,7 +46,7 @@ def test_chain_starts_at_genesis_and_links() -> None:
     records = chain(ChainHead(), entries(5))
     assert [r.seq for r in records] == [1, 2, 3, 4, 5]
     assert records[0].prev_hash == GENESIS_HASH
-    assert all(b.prev_hash == a.hash for a, b in zip(records, records[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(records))
     assert len({r.hash for r in records}) == 5
     assert verify(records) == (True, None, None)
 
@@ -77,7 +78,5 @@ def test_each_kind_of_tampering_is_named_at_its_seq() -> None:
 
 def test_a_rewritten_record_with_a_recomputed_hash_breaks_the_next_link() -> None:
     records = chain(ChainHead(), entries(4))
-    forged = chain(
-        ChainHead(1, records[0].hash), [Entry(records[1].kind, {"id": "forged"}, T0)]
-    )[0]
+    forged = chain(ChainHead(1, records[0].hash), [Entry(records[1].kind, {"id": "forged"}, T0)])[0]
     assert verify([records[0], forged, *records[2:]]) == (False, 3, "broken link")

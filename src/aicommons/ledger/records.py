@@ -91,8 +91,6 @@ def chain(head: ChainHead, entries: Iterable[Entry]) -> list[LedgerRecord]:
     for entry in entries:
         seq += 1
         digest = record_hash(prev, entry.kind, entry.created_at, entry.payload)
-        records.append(
-            LedgerRecord(seq, prev, digest, entry.kind, entry.created_at, entry.payload)
-        )
+        records.append(LedgerRecord(seq, prev, digest, entry.kind, entry.created_at, entry.payload))
         prev = digest
     return records

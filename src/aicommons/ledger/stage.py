@@ -1,4 +1,4 @@
-"""The gateway stage that ledgers every admitted request, and the admin-action helper."""
+"""The gateway stage that ledgers every admitted request."""
 
 from __future__ import annotations
 
@@ -16,18 +16,18 @@ def _ms(start: float, end: float | None) -> float | None:
     return None if end is None else round((end - start) * 1000, 3)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Annotations from other stages as plain JSON (dataclasses, mappings, scalars)."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(dataclasses.asdict(value))
+        return jsonable(dataclasses.asdict(value))
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     to_dict = getattr(value, "to_dict", None)
-    return _jsonable(to_dict()) if callable(to_dict) else str(value)
+    return jsonable(to_dict()) if callable(to_dict) else str(value)
 
 
 def request_payload(ctx: RequestContext) -> dict[str, Any]:
@@ -54,9 +54,9 @@ def request_payload(ctx: RequestContext) -> dict[str, Any]:
         "queue_ms": _ms(ctx.started_at, ctx.dispatched_at),
         "ttft_ms": _ms(ctx.started_at, ctx.first_token_at),
         "total_ms": _ms(ctx.started_at, ctx.finished_at),
-        "energy": _jsonable(ctx.annotations.get("energy")),
-        "policy": _jsonable(ctx.annotations.get("policy")),
-        "content": _jsonable(ctx.annotations.get("content")),
+        "energy": jsonable(ctx.annotations.get("energy")),
+        "policy": jsonable(ctx.annotations.get("policy")),
+        "content": jsonable(ctx.annotations.get("content")),
     }
 
 
@@ -72,23 +72,3 @@ class LedgerStage(Stage):
 
     async def finish(self, ctx: RequestContext) -> None:
         await self._sink.record(REQUEST_KIND, request_payload(ctx))
-
-
-async def record_admin_action(
-    sink: AuditSink,
-    actor: str,
-    action: str,
-    target: str,
-    details: Mapping[str, Any] | None = None,
-) -> None:
-    """Ledger an admin action (``tenant.created``, ``key.revoked``, ...) once it has happened.
-
-    ``actor`` is the admin key id (or ``cli:<user>``); ``details`` must hold no secrets.
-    """
-    payload = {
-        "actor": actor,
-        "action": action,
-        "target": target,
-        "details": _jsonable(dict(details or {})),
-    }
-    await sink.record(f"admin.{action}", payload)

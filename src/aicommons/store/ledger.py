@@ -77,7 +77,9 @@ async def page_after(conn: AsyncConnection, after_seq: int, limit: int) -> list[
     return _records((await conn.execute(query)).all())
 
 
-async def recent(conn: AsyncConnection, limit: int, before: int | None = None) -> list[LedgerRecord]:
+async def recent(
+    conn: AsyncConnection, limit: int, before: int | None = None
+) -> list[LedgerRecord]:
     """The newest ``limit`` records (below seq ``before`` if given), newest first."""
     query = select(*_COLUMNS).order_by(LedgerRow.seq.desc()).limit(limit)
     if before is not None:
