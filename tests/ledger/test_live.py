@@ -81,11 +81,9 @@ def test_admin_actions_are_recorded_without_secrets(front: LiveServer) -> None:
         admin.patch("/admin/tenants/audited", json={"weight": 3}).raise_for_status()
         created = admin.post("/admin/keys", json={"tenant": "audited", "name": "k1"}).json()
         admin.delete(f"/admin/keys/{created['id']}").raise_for_status()
-        model = {"name": "extra", "engine": "upstream", "options": {"url": "http://127.0.0.1:9/v1"}}
-        admin.post(
-            "/admin/models",
-            json={**model, "options": {**model["options"], "api_key": "sk-upstream-secret"}},
-        )
+        options = {"url": "http://127.0.0.1:9/v1", "api_key": "sk-upstream-secret"}
+        model = {"name": "extra", "engine": "upstream", "options": options}
+        admin.post("/admin/models", json=model).raise_for_status()
         admin.delete("/admin/models/extra").raise_for_status()
         admin.delete("/admin/tenants/audited").raise_for_status()
         records = [r for r in newest(admin) if r["kind"].startswith("admin.")]
