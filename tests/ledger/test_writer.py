@@ -7,10 +7,11 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 
 from aicommons.ledger.records import GENESIS_HASH
 from aicommons.ledger.verify import verify_chain
-from aicommons.ledger.writer import LedgerClosedError, LedgerWriter
+from aicommons.ledger.writer import LedgerClosedError, LedgerUnavailableError, LedgerWriter
 from aicommons.store import ledger as table
 from aicommons.store.database import Database
 
@@ -84,6 +85,22 @@ async def test_a_cancelled_caller_still_gets_its_record_written(db: Database) ->
     await writer.close()
     async with db.engine.connect() as conn:
         assert [r.payload["id"] for r in await table.recent(conn, 5)] == ["req_gone"]
+
+
+async def test_a_failed_commit_fails_its_appends_and_the_writer_recovers(db: Database) -> None:
+    writer = LedgerWriter(db)
+    await writer.start()
+    await writer.append("x", {"i": 0})
+    async with db.engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE ledger_records RENAME TO ledger_hidden"))
+    with pytest.raises(LedgerUnavailableError) as caught:
+        await writer.append("x", {"i": 1})
+    assert caught.value.status_code == 503
+    async with db.engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE ledger_hidden RENAME TO ledger_records"))
+    assert (await writer.append("x", {"i": 2})).seq == 2
+    await writer.close()
+    assert (await verify_chain(db)).count == 2
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from aicommons.errors import AICommonsError
 from aicommons.ledger.records import ChainHead, Entry, LedgerRecord, canonical_json, chain
 from aicommons.store import ledger as table
 from aicommons.store.database import Database
@@ -30,8 +31,18 @@ logger = logging.getLogger(__name__)
 _Pending = tuple[Entry, "asyncio.Future[LedgerRecord]"]
 
 
-class LedgerClosedError(RuntimeError):
-    """An append after `LedgerWriter.close`."""
+class LedgerUnavailableError(AICommonsError):
+    """The ledger could not commit a record, so the request it records cannot complete."""
+
+    status_code = 503
+    error_type = "service_unavailable"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="ledger_unavailable")
+
+
+class LedgerClosedError(LedgerUnavailableError):
+    """An append after `LedgerWriter.close` (the platform is shutting down)."""
 
 
 class LedgerWriter:
@@ -55,7 +66,7 @@ class LedgerWriter:
     async def append(self, kind: str, payload: Mapping[str, Any]) -> LedgerRecord:
         """Append one record; return it once it is committed."""
         if self._closed or self._task is None:
-            raise LedgerClosedError("the ledger writer is not running")
+            raise LedgerClosedError("The platform is shutting down; try again shortly.")
         canonical_json(payload)  # refuse what cannot be hashed here, not in someone's batch
         future: asyncio.Future[LedgerRecord] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((Entry(kind, payload, utcnow()), future))
@@ -96,12 +107,14 @@ class LedgerWriter:
         entries = [entry for entry, _ in batch]
         try:
             records = await self._write(entries)
-        except Exception as exc:
+        except Exception:
             logger.exception("writing %d ledger records failed", len(batch))
             self._head = None  # the commit may or may not have happened: re-read next time
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_exception(
+                        LedgerUnavailableError("The ledger cannot record requests right now.")
+                    )
             return
         for (_, future), record in zip(batch, records, strict=True):
             if not future.done():
