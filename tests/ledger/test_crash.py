@@ -149,6 +149,7 @@ def test_every_complete_answer_survives_a_kill(
     assert process.wait(30) == -signal.SIGKILL
     answered = [o for o in outcomes if o is not None]
     assert KILL_AFTER <= len(answered) < NUM_REQUESTS  # the kill landed mid-way
+    assert any(outcomes[0::2]) and any(outcomes[1::2])  # both plain and streamed answers
 
     ids, chain_ok, count = asyncio.run(ledgered_request_ids(db_url))
     assert chain_ok, "the chain must verify after a crash"

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import Executable, delete, update
 
 from aicommons.ledger.verify import verify_chain
 from aicommons.ledger.writer import LedgerWriter
@@ -29,10 +29,10 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     await database.close()
 
 
-async def tamper(db: Database, *statements: object) -> None:
+async def tamper(db: Database, *statements: Executable) -> None:
     async with db.engine.begin() as conn:
         for statement in statements:
-            await conn.execute(statement)  # type: ignore[call-overload]
+            await conn.execute(statement)
 
 
 async def test_an_intact_ledger_verifies(db: Database) -> None:
