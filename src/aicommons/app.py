@@ -11,7 +11,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.responses import RedirectResponse, Response
 
-from aicommons.api import admin_routes, governance_routes, openai_routes, usage_routes
+from aicommons.api import (
+    admin_routes,
+    governance_routes,
+    ledger_routes,
+    openai_routes,
+    usage_routes,
+)
 from aicommons.api.errors import BodyLimitMiddleware, install_error_handlers
 from aicommons.api.streaming import ClientDisconnectedError
 from aicommons.config import Settings
@@ -52,6 +58,7 @@ def create_app(
     app.include_router(admin_routes.router)
     app.include_router(usage_routes.router)
     app.include_router(governance_routes.router)
+    app.include_router(ledger_routes.router)
     install_dashboard(app)
 
     @app.get("/health", include_in_schema=False)

@@ -16,6 +16,7 @@ import click
 from aicommons.config import Settings
 from aicommons.errors import AICommonsError, ConfigError
 from aicommons.governance.registration import check_key_binding
+from aicommons.ledger.admin import record_cli_action
 from aicommons.store.accounts import Accounts
 from aicommons.store.applications import Applications
 from aicommons.store.database import Database
@@ -46,6 +47,11 @@ async def with_database(work: Callable[[Database], Awaitable[R]]) -> R:
         return await work(db)
     finally:
         await db.close()
+
+
+async def audit(action: str, target: str, details: dict[str, Any] | None = None) -> None:
+    """Ledger a write made with the command line."""
+    await with_database(lambda db: record_cli_action(db, action, target, details))
 
 
 def echo_json(data: Any) -> None:
@@ -126,6 +132,7 @@ async def models_add(name: str, engine: str, options: tuple[str, ...]) -> None:
     EngineRegistry().get(engine)
     parsed = dict(_parse_option(o) for o in options)
     spec = await with_database(lambda db: ModelConfigs(db).add(name, engine, parsed))
+    await audit("model.added", spec.name, {"engine": engine, "option_names": sorted(parsed)})
     click.echo(f"added {spec.name} ({spec.engine})")
 
 
@@ -145,6 +152,7 @@ def _parse_option(text: str) -> tuple[str, Any]:
 async def models_remove(name: str) -> None:
     """Remove a model added at run time."""
     await with_database(lambda db: ModelConfigs(db).remove(name))
+    await audit("model.removed", name)
     click.echo(f"removed {name}")
 
 
@@ -169,6 +177,7 @@ async def tenants_list() -> None:
 @run_async
 async def tenants_add(name: str, weight: float) -> None:
     tenant = await with_database(lambda db: Accounts(db).create_tenant(name, weight))
+    await audit("tenant.created", tenant.id, {"name": name, "weight": weight})
     click.echo(f"{tenant.id}  {tenant.name}")
 
 
@@ -178,6 +187,7 @@ async def tenants_add(name: str, weight: float) -> None:
 @run_async
 async def tenants_set_weight(tenant: str, weight: float) -> None:
     updated = await with_database(lambda db: Accounts(db).update_tenant(tenant, weight=weight))
+    await audit("tenant.updated", updated.id, {"weight": weight})
     click.echo(f"{updated.name} weight={updated.weight:g}")
 
 
@@ -186,6 +196,7 @@ async def tenants_set_weight(tenant: str, weight: float) -> None:
 @run_async
 async def tenants_remove(tenant: str) -> None:
     await with_database(lambda db: Accounts(db).delete_tenant(tenant))
+    await audit("tenant.deleted", tenant)
     click.echo(f"removed {tenant}")
 
 
@@ -229,6 +240,8 @@ async def keys_create(
         )
 
     key, secret = await with_database(create)
+    details = {"tenant": tenant, "name": name, "models": list(models_) or None, "admin": admin}
+    await audit("key.created", key.id, {**details, "application_id": application})
     click.echo(f"{key.id}  (shown once, keep it safe)", err=True)
     click.echo(secret)
 
@@ -252,6 +265,7 @@ async def keys_list(tenant: str | None) -> None:
 @run_async
 async def keys_revoke(key_id: str) -> None:
     await with_database(lambda db: Accounts(db).revoke_key(key_id))
+    await audit("key.revoked", key_id)
     click.echo(f"revoked {key_id}")
 
 
@@ -322,7 +336,7 @@ async def usage(tenant: str | None, days: int, as_json: bool) -> None:
 
     rows = await with_database(read)
     if as_json:
-        echo_json([{c: getattr(r, c) for c in r.__table__.columns} for r in rows])
+        echo_json([{c.name: getattr(r, c.name) for c in r.__table__.columns} for r in rows])
         return
     click.echo(f"{'day':10}  {'tenant':22} {'key':22} {'model':28} {'req':>6} {'tokens':>10}")
     for r in rows:
@@ -331,6 +345,42 @@ async def usage(tenant: str | None, days: int, as_json: bool) -> None:
             f"{r.day:10}  {r.tenant_id:22} {r.key_id:22} {r.model[:28]:28} "
             f"{r.requests:>6} {tokens:>10}"
         )
+
+
+# -- ledger ------------------------------------------------------------------------------
+
+
+@main.group()
+def ledger() -> None:
+    """The hash-chained record of requests and admin actions."""
+
+
+@ledger.command("verify")
+@run_async
+async def ledger_verify() -> None:
+    """Recompute every hash and link; exit 1 naming the first broken record."""
+    from aicommons.ledger.verify import verify_chain
+
+    result = await with_database(verify_chain)
+    if not result.ok:
+        raise click.ClickException(result.message())
+    click.echo(result.message())
+
+
+@ledger.command("tail")
+@click.option("-n", "count", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@run_async
+async def ledger_tail(count: int) -> None:
+    """Print the newest records, oldest first, one JSON object a line."""
+    from aicommons.store import ledger as table
+
+    async def load(db: Database) -> list[Any]:
+        async with db.engine.connect() as conn:
+            return await table.recent(conn, count)
+
+    for record in reversed(await with_database(load)):
+        click.echo(json.dumps(record.to_dict(), ensure_ascii=False))
+
 
 from aicommons.governance.commands import apps  # noqa: E402 (it uses the helpers above)
 

@@ -19,6 +19,8 @@ from aicommons.gateway.quota import QuotaStage
 from aicommons.gateway.usage import UsageRecorder
 from aicommons.governance.policy import PolicyStage
 from aicommons.governance.rules import RuleSet, default_rules
+from aicommons.ledger.stage import LedgerStage
+from aicommons.ledger.writer import LedgerWriter
 from aicommons.store.accounts import Accounts
 from aicommons.store.applications import Applications
 from aicommons.store.database import Database
@@ -46,6 +48,7 @@ class Services:
     applications: Applications
     policy: PolicyStage
     rules: RuleSet
+    ledger: LedgerWriter
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -75,7 +78,9 @@ class Services:
         # Order matters: a stage's finish sees what later stages did (refusals, usage).
         applications = Applications(db)
         policy = PolicyStage(applications, settings.auth_cache_seconds)
-        stages: list[Stage] = [metrics, policy, quota]
+        ledger = LedgerWriter(db)
+        await ledger.start()
+        stages: list[Stage] = [LedgerStage(ledger), metrics, policy, quota]
         services = cls(
             settings=settings,
             db=db,
@@ -93,6 +98,7 @@ class Services:
             applications=applications,
             policy=policy,
             rules=await asyncio.to_thread(default_rules),
+            ledger=ledger,
         )
         recorder.start()
         await services._bootstrap_admin(announce_admin_key)
@@ -130,6 +136,7 @@ class Services:
                 await task
         await self.catalog.close()
         await self.usage_recorder.close()
+        await self.ledger.close()
         await self.db.close()
 
 

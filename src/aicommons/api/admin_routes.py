@@ -20,6 +20,7 @@ from aicommons.api.admin_schemas import (
 from aicommons.api.deps import AdminDep, ServicesDep
 from aicommons.errors import InvalidRequestError
 from aicommons.governance.registration import check_key_binding
+from aicommons.ledger.admin import record_admin_action as audit
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -30,8 +31,10 @@ async def list_tenants(_: AdminDep, services: ServicesDep) -> list[TenantPublic]
 
 
 @router.post("/tenants", status_code=201)
-async def create_tenant(body: TenantCreate, _: AdminDep, services: ServicesDep) -> TenantPublic:
-    return TenantPublic.of(await services.accounts.create_tenant(body.name, body.weight))
+async def create_tenant(body: TenantCreate, admin: AdminDep, services: ServicesDep) -> TenantPublic:
+    tenant = await services.accounts.create_tenant(body.name, body.weight)
+    await audit(services.ledger, admin.key_id, "tenant.created", tenant.id, body.model_dump())
+    return TenantPublic.of(tenant)
 
 
 @router.get("/tenants/{tenant}")
@@ -41,17 +44,19 @@ async def get_tenant(tenant: str, _: AdminDep, services: ServicesDep) -> TenantP
 
 @router.patch("/tenants/{tenant}")
 async def update_tenant(
-    tenant: str, body: TenantUpdate, _: AdminDep, services: ServicesDep
+    tenant: str, body: TenantUpdate, admin: AdminDep, services: ServicesDep
 ) -> TenantPublic:
     updated = await services.accounts.update_tenant(tenant, weight=body.weight)
     services.authenticator.forget()  # principals carry the tenant's weight
+    await audit(services.ledger, admin.key_id, "tenant.updated", updated.id, body.model_dump())
     return TenantPublic.of(updated)
 
 
 @router.delete("/tenants/{tenant}", status_code=204)
-async def delete_tenant(tenant: str, _: AdminDep, services: ServicesDep) -> Response:
+async def delete_tenant(tenant: str, admin: AdminDep, services: ServicesDep) -> Response:
     await services.accounts.delete_tenant(tenant)
     services.authenticator.forget()
+    await audit(services.ledger, admin.key_id, "tenant.deleted", tenant)
     return Response(status_code=204)
 
 
@@ -64,7 +69,7 @@ async def list_keys(
 
 
 @router.post("/keys", status_code=201)
-async def create_key(body: KeyCreate, _: AdminDep, services: ServicesDep) -> KeyCreated:
+async def create_key(body: KeyCreate, admin: AdminDep, services: ServicesDep) -> KeyCreated:
     tenant = await services.accounts.get_tenant(body.tenant)
     if body.expires_at is not None and body.expires_at.tzinfo is None:
         raise InvalidRequestError(
@@ -79,13 +84,15 @@ async def create_key(body: KeyCreate, _: AdminDep, services: ServicesDep) -> Key
         is_admin=body.admin,
         expires_at=body.expires_at.astimezone(UTC) if body.expires_at else None,
     )
+    await audit(services.ledger, admin.key_id, "key.created", key.id, body.model_dump(mode="json"))
     return KeyCreated(**KeyPublic.of(key).model_dump(), key=secret)
 
 
 @router.delete("/keys/{key_id}")
-async def revoke_key(key_id: str, _: AdminDep, services: ServicesDep) -> KeyPublic:
+async def revoke_key(key_id: str, admin: AdminDep, services: ServicesDep) -> KeyPublic:
     key = await services.accounts.revoke_key(key_id)
     services.authenticator.forget()
+    await audit(services.ledger, admin.key_id, "key.revoked", key.id)
     return KeyPublic.of(key)
 
 
@@ -104,17 +111,20 @@ async def list_models(_: AdminDep, services: ServicesDep) -> list[dict[str, Any]
 
 
 @router.post("/models", status_code=201)
-async def add_model(body: ModelCreate, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+async def add_model(body: ModelCreate, admin: AdminDep, services: ServicesDep) -> dict[str, Any]:
     if body.engine not in services.registry.names():
         known = ", ".join(services.registry.names())
         raise InvalidRequestError(
             f"unknown engine {body.engine!r}; installed: {known}", param="engine"
         )
     engine = await services.catalog.add(body.name, body.engine, body.options)
+    details = {"engine": body.engine, "option_names": sorted(body.options)}  # values may be secret
+    await audit(services.ledger, admin.key_id, "model.added", body.name, details)
     return {"name": body.name, "source": "database", **engine.describe()}
 
 
 @router.delete("/models/{name:path}", status_code=204)
-async def remove_model(name: str, _: AdminDep, services: ServicesDep) -> Response:
+async def remove_model(name: str, admin: AdminDep, services: ServicesDep) -> Response:
     await services.catalog.remove(name)
+    await audit(services.ledger, admin.key_id, "model.removed", name)
     return Response(status_code=204)

@@ -169,8 +169,20 @@ class Gateway:
             raise
         finally:
             ctx.finished_at = ctx.finished_at or time.perf_counter()
-            for stage in reversed(admitted):
+            await self._finish(ctx, admitted)
+
+    @staticmethod
+    async def _finish(ctx: RequestContext, admitted: list[Stage]) -> None:
+        """Every admitted stage's ``finish``, even if one fails (the ledger's runs last and
+        must always run); the first failure is raised afterwards."""
+        failure: BaseException | None = None
+        for stage in reversed(admitted):
+            try:
                 await stage.finish(ctx)
+            except BaseException as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def _count_tokens(self, ctx: RequestContext, num_tokens: int) -> None:
         if ctx.first_token_at is None:

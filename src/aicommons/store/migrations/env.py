@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import aicommons.store.applications  # noqa: F401 (registers the applications table)
+from aicommons.store import ledger as _ledger  # noqa: F401  (registers its table)
 from aicommons.store.tables import Base
 
 connection = context.config.attributes.get("connection")

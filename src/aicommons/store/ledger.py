@@ -1,0 +1,93 @@
+"""The ledger table and its queries. Rows are only ever inserted; nothing here updates or
+deletes them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, String, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aicommons.ledger.records import ChainHead, LedgerRecord
+from aicommons.store.tables import Base
+
+
+class LedgerRow(Base):
+    """One chained record (see aicommons.ledger.records for what is hashed)."""
+
+    __tablename__ = "ledger_records"
+
+    # Assigned by the writer, never by the database, so the chain decides the order.
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    def to_record(self) -> LedgerRecord:
+        return LedgerRecord(
+            self.seq, self.prev_hash, self.hash, self.kind, self.created_at, self.payload
+        )
+
+
+_COLUMNS = (
+    LedgerRow.seq,
+    LedgerRow.prev_hash,
+    LedgerRow.hash,
+    LedgerRow.kind,
+    LedgerRow.created_at,
+    LedgerRow.payload,
+)
+
+
+def _records(rows: Sequence[Any]) -> list[LedgerRecord]:
+    return [LedgerRecord(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+
+async def read_head(conn: AsyncConnection) -> ChainHead:
+    """The last record's seq and hash, or the genesis head of an empty ledger."""
+    query = select(LedgerRow.seq, LedgerRow.hash).order_by(LedgerRow.seq.desc()).limit(1)
+    row = (await conn.execute(query)).first()
+    return ChainHead() if row is None else ChainHead(row[0], row[1])
+
+
+async def insert_records(conn: AsyncConnection, records: Sequence[LedgerRecord]) -> None:
+    """Insert a chained batch (the caller owns the transaction)."""
+    rows = [
+        {
+            "seq": r.seq,
+            "prev_hash": r.prev_hash,
+            "hash": r.hash,
+            "kind": r.kind,
+            "created_at": r.created_at,
+            "payload": dict(r.payload),
+        }
+        for r in records
+    ]
+    await conn.execute(insert(LedgerRow), rows)
+
+
+async def page_after(conn: AsyncConnection, after_seq: int, limit: int) -> list[LedgerRecord]:
+    """Up to ``limit`` records with seq above ``after_seq``, in seq order."""
+    query = select(*_COLUMNS).where(LedgerRow.seq > after_seq).order_by(LedgerRow.seq).limit(limit)
+    return _records((await conn.execute(query)).all())
+
+
+async def recent(
+    conn: AsyncConnection, limit: int, before: int | None = None
+) -> list[LedgerRecord]:
+    """The newest ``limit`` records (below seq ``before`` if given), newest first."""
+    query = select(*_COLUMNS).order_by(LedgerRow.seq.desc()).limit(limit)
+    if before is not None:
+        query = query.where(LedgerRow.seq < before)
+    return _records((await conn.execute(query)).all())
+
+
+async def has_hash(conn: AsyncConnection, digest: str) -> bool:
+    """Whether any record has this hash (used only to explain a broken chain)."""
+    query = select(LedgerRow.seq).where(LedgerRow.hash == digest).limit(1)
+    return (await conn.execute(query)).first() is not None
