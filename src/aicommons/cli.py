@@ -3,59 +3,22 @@ the server, so changes show up in a running server within its refresh interval."
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import click
 
+from aicommons.cli_support import audit, echo_json, run_async, with_database
 from aicommons.config import Settings
-from aicommons.errors import AICommonsError, ConfigError
+from aicommons.governance.commands import apps
 from aicommons.governance.registration import check_key_binding
-from aicommons.ledger.admin import record_cli_action
 from aicommons.store.accounts import Accounts
 from aicommons.store.applications import Applications
 from aicommons.store.database import Database
 from aicommons.store.model_configs import ModelConfigs
 from aicommons.store.usage import LIMIT_FIELDS, Limits, Scope, UsageStore
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def run_async(func: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
-    """Run an async command body; print platform errors as one line and exit non-zero."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return asyncio.run(func(*args, **kwargs))
-        except (AICommonsError, ConfigError) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
-
-
-async def with_database(work: Callable[[Database], Awaitable[R]]) -> R:
-    db = Database(Settings().resolved_database_url)
-    try:
-        await db.migrate()
-        return await work(db)
-    finally:
-        await db.close()
-
-
-async def audit(action: str, target: str, details: dict[str, Any] | None = None) -> None:
-    """Ledger a write made with the command line."""
-    await with_database(lambda db: record_cli_action(db, action, target, details))
-
-
-def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
 
 
 @click.group()
@@ -381,8 +344,6 @@ async def ledger_tail(count: int) -> None:
     for record in reversed(await with_database(load)):
         click.echo(json.dumps(record.to_dict(), ensure_ascii=False))
 
-
-from aicommons.governance.commands import apps  # noqa: E402 (it uses the helpers above)
 
 main.add_command(apps)
 

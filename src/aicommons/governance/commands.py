@@ -12,7 +12,7 @@ import click
 import yaml
 from pydantic import ValidationError
 
-from aicommons.cli import echo_json, run_async, with_database
+from aicommons.cli_support import echo_json, run_async, with_database
 from aicommons.errors import InvalidRequestError
 from aicommons.governance.classifier import classify
 from aicommons.governance.facts import ApplicationFacts
