@@ -12,6 +12,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import orjson
 
@@ -113,8 +114,8 @@ class _Connection(asyncio.Protocol):
         self.busy = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not subclass asyncio.Transport but behave like one.
+        self.transport = cast(asyncio.Transport, transport)
         self.server.connections.add(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
