@@ -412,7 +412,7 @@ def run_workload(
     model: str | None = None,
 ) -> list[Record]:
     keys = {
-        t.name: tenant_key(base, f"{run_id}-{policy}-{t.name}", t.weight) for t in workload.tenants
+        t.name: tenant_key(base, f"{run_id}-{workload.name}-{policy}-{t.name}", t.weight) for t in workload.tenants
     }
     wait_idle(engine_stats)
     return asyncio.run(play(base, model or f"cb-{policy}", workload, keys, seed=7))
