@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aicommons.config import Settings
+from aicommons.energy.stage import MeterStage
 from aicommons.engines.registry import EngineRegistry
 from aicommons.gateway.auth import Authenticator
 from aicommons.gateway.catalog import DEFAULT_MODELS_FILE, ModelCatalog, read_models_file
@@ -53,7 +54,7 @@ class Services:
             registry=registry,
             catalog=catalog,
             authenticator=Authenticator(accounts, settings.auth_cache_seconds),
-            gateway=Gateway(catalog),
+            gateway=Gateway(catalog, [MeterStage.from_settings(settings)]),
         )
         await services._bootstrap_admin(announce_admin_key)
         await catalog.start()
