@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from aicommons.store import openness as _openness  # noqa: F401 - registers its tables
 from aicommons.store.tables import Base
 
 connection = context.config.attributes.get("connection")
