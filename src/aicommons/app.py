@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.responses import RedirectResponse, Response
 
-from aicommons.api import admin_routes, openai_routes
+from aicommons.api import admin_routes, leaderboard_routes, openai_routes
 from aicommons.api.errors import BodyLimitMiddleware, install_error_handlers
 from aicommons.api.streaming import ClientDisconnectedError
 from aicommons.config import Settings
@@ -50,6 +50,7 @@ def create_app(
     app.add_exception_handler(ClientDisconnectedError, on_client_gone)
     app.include_router(openai_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(leaderboard_routes.router)
     install_dashboard(app)
 
     @app.get("/health", include_in_schema=False)
