@@ -45,7 +45,7 @@ def openness_import(path: Path, model: str | None) -> None:
             await db.close()
 
     count = run_async(save)()
-    for name, why in loaded.skipped.items():
+    for why in loaded.skipped.values():
         click.echo(f"skipped {why}", err=True)
     click.echo(f"imported {count} record(s)")
 
