@@ -124,3 +124,38 @@ def test_explicit_meter_choice_is_honoured_or_refused(tmp_path: Path) -> None:
         select_meter("rapl", rapl_root=tmp_path)
     with pytest.raises(ConfigError, match="must be one of"):
         select_meter("wattmeter")
+
+
+class FakeNvml:
+    """Stands in for the third-party ``pynvml`` module: two GPUs whose counters (mJ) we set."""
+
+    def __init__(self) -> None:
+        self.millijoules = [1_000_000, 5_000_000]
+
+    def nvmlInit(self) -> None:  # noqa: N802 - NVML's names
+        return None
+
+    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
+        return len(self.millijoules)
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:  # noqa: N802
+        return index
+
+    def nvmlDeviceGetName(self, handle: int) -> bytes:  # noqa: N802
+        return b"NVIDIA H100 80GB HBM3"
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle: int) -> int:  # noqa: N802
+        return self.millijoules[handle]
+
+
+def test_nvml_sums_gpus_in_joules(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    fake = FakeNvml()
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    meter = NvmlMeter()
+    assert meter.method == "nvml(2x NVIDIA H100 80GB HBM3)"
+    token = meter.start()
+    fake.millijoules = [1_250_000, 5_500_000]
+    assert meter.stop(token) == pytest.approx(750.0)
+    assert select_meter("auto").method.startswith("nvml(")
