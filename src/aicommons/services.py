@@ -37,6 +37,8 @@ class Services:
     async def start(
         cls, settings: Settings, announce_admin_key: Callable[[str], None] | None = None
     ) -> Services:
+        # NVML start-up blocks; a bad energy setting stops start-up before anything is opened.
+        meter = await asyncio.to_thread(MeterStage.from_settings, settings)
         db = Database(settings.resolved_database_url)
         await db.migrate()
         accounts = Accounts(db)
@@ -54,7 +56,7 @@ class Services:
             registry=registry,
             catalog=catalog,
             authenticator=Authenticator(accounts, settings.auth_cache_seconds),
-            gateway=Gateway(catalog, [MeterStage.from_settings(settings)]),
+            gateway=Gateway(catalog, [meter]),
         )
         await services._bootstrap_admin(announce_admin_key)
         await catalog.start()

@@ -94,3 +94,13 @@ def test_live_request_reports_its_energy(server: LiveServer, member_key: str) ->
     assert energy["method"]
     assert energy["grid_country"] == "FR" and energy["grid_g_per_kwh"] == 56.0
     assert energy["gco2e"] > 0.0
+
+
+async def test_unknown_grid_country_stops_start_up(settings: Settings) -> None:
+    from aicommons.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="AICOMMONS_GRID_INTENSITY_G_PER_KWH"):
+        await Services.start(settings.model_copy(update={"grid_country": "XX"}))
+    custom = settings.model_copy(update={"grid_country": "XX", "grid_intensity_g_per_kwh": 12.5})
+    stage = MeterStage.from_settings(custom)
+    assert (stage.grid.country, stage.grid.g_per_kwh) == ("XX", 12.5)
