@@ -251,8 +251,10 @@ async def keys_revoke(key_id: str) -> None:
     click.echo(f"revoked {key_id}")
 
 
+from aicommons.energy.commands import energy_group  # noqa: E402
 from aicommons.openness.commands import leaderboard_command, openness_group  # noqa: E402
 
+main.add_command(energy_group)
 main.add_command(openness_group)
 main.add_command(leaderboard_command)
 
