@@ -80,6 +80,9 @@ def test_metrics_keep_filters_and_standard_errors() -> None:
         "exact_match,strict-match",
     ]
     assert [s.metric for s in main_scores("some_new_task", {"acc,none": 0.7})] == ["acc"]
+    both = {"acc,none": 0.7, "acc_norm,none": 0.6, "f1,none": 0.2}
+    assert [s.metric for s in main_scores("another_task", both)] == ["acc_norm"]
+    assert main_scores("gsm8k", {"acc,none": 0.5}) == []
 
 
 def test_rows_combine_scores_energy_and_openness() -> None:

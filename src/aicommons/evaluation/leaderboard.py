@@ -114,10 +114,10 @@ def _is_number(value: Any) -> TypeGuard[int | float]:
 def main_scores(task: str, entry: Mapping[str, Any]) -> list[Score]:
     """The task's main metrics that the entry has (a fallback metric for unknown tasks)."""
     metrics = metrics_of(entry)
-    wanted = (
-        MAIN_METRICS.get(task)
-        or tuple(n for n in metrics if n.partition(",")[0] in FALLBACK_METRICS)[:1]
-    )
+    wanted = MAIN_METRICS.get(task)
+    if wanted is None:  # an unknown task: its first metric in FALLBACK_METRICS order
+        fallback = (n for base in FALLBACK_METRICS for n in metrics if n.partition(",")[0] == base)
+        wanted = tuple(fallback)[:1]
     return [metrics[n] for n in wanted if n in metrics]
 
 
