@@ -115,6 +115,8 @@ def test_rows_combine_scores_energy_and_openness() -> None:
     assert (small.osai_score, small.osaid_passes, small.licence) == (0.875, True, "Apache-2.0")
     assert small.origin == "International" and small.mof_class is None
     assert [r.on_front for r in rows] == [True, True, False]
+    served = build_rows(results, energy, {}, models=["new-model"])
+    assert served[-1].model == "new-model" and served[-1].capability is None
     svg = chart(rows)
     assert svg.startswith("<svg") and "small" in svg and 'class="front"' in svg
 
@@ -229,7 +231,10 @@ def test_leaderboard_api_is_public(server: LiveServer) -> None:
         board = client.get("/v1/leaderboard")
         assert board.status_code == 200
         assert board.json()["object"] == "list"
-        assert model in [r["model"] for r in board.json()["data"]]
+        by_model = {r["model"]: r for r in board.json()["data"]}
+        assert model in by_model
+        # Served models are listed even before anything is measured; embeddings are not.
+        assert "all-minilm-l6-v2" not in by_model
         row = client.get(f"/v1/leaderboard/{model}").json()
         assert row["licence"] == "Apache-2.0" and row["tokens_per_s"] == 16.0
         assert row["energy_method"].startswith("estimate")

@@ -11,7 +11,7 @@ for them). The chart plots capability against energy per query with the Pareto f
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeGuard
 
@@ -153,8 +153,10 @@ def build_rows(
     results: Mapping[str, Mapping[str, Any]],
     energy: Mapping[str, EnergyFigure] | None = None,
     openness: Mapping[str, Sequence[OpennessRecord]] | None = None,
+    models: Iterable[str] = (),
 ) -> list[LeaderboardRow]:
-    """One row per model that has results or an energy figure, best capability first.
+    """One row per model that has results or an energy figure, and per model in ``models``
+    (e.g. those served), best capability first.
 
     ``results`` maps a model to an lm-eval results document; ``openness`` is keyed by the
     lower-cased model name.
@@ -162,7 +164,7 @@ def build_rows(
     energy = energy or {}
     openness = openness or {}
     rows = []
-    for model in sorted(set(results) | set(energy)):
+    for model in sorted(set(results) | set(energy) | set(models)):
         row = LeaderboardRow(model)
         for task, entry in sorted(dict(results.get(model, {}).get("results", {})).items()):
             scores = main_scores(task, entry)
@@ -297,6 +299,10 @@ class DatabaseSource:
         return await self._store.all()
 
 
-async def leaderboard(source: LeaderboardSource) -> list[LeaderboardRow]:
-    """The rows, from any source."""
-    return build_rows(await source.results(), await source.energy(), await source.openness())
+async def leaderboard(
+    source: LeaderboardSource, models: Iterable[str] = ()
+) -> list[LeaderboardRow]:
+    """The rows, from any source; ``models`` get a row even with nothing measured yet."""
+    return build_rows(
+        await source.results(), await source.energy(), await source.openness(), models
+    )
