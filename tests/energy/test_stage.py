@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from aicommons.config import Settings
+from aicommons.energy.carbon import grid_intensity
+from aicommons.energy.meters import RaplMeter
 from aicommons.energy.stage import MeterStage
 from aicommons.engines.base import ChatMessage, GenerationRequest, SamplingParams
 from aicommons.gateway.auth import Principal
 from aicommons.gateway.pipeline import RequestContext
 from aicommons.services import Services
 from aicommons.testing.live import LiveServer
+from tests.energy.test_meters import make_zone, set_energy
 
 pytestmark = pytest.mark.slow
 MODEL = "smollm2-135m-instruct"
@@ -104,3 +109,24 @@ async def test_unknown_grid_country_stops_start_up(settings: Settings) -> None:
     custom = settings.model_copy(update={"grid_country": "XX", "grid_intensity_g_per_kwh": 12.5})
     stage = MeterStage.from_settings(custom)
     assert (stage.grid.country, stage.grid.g_per_kwh) == ("XX", 12.5)
+
+
+async def test_a_meter_fault_never_fails_a_request(tmp_path: Path) -> None:
+    zone = make_zone(tmp_path, "intel-rapl:0", "package-0", 0)
+    stage = MeterStage(RaplMeter(tmp_path), grid_intensity("FR"))
+    first = RequestContext(principal=PRINCIPAL, model=MODEL, kind="chat")
+    await stage.admit(first)
+    first.dispatched_at = time.perf_counter()
+    (zone / "energy_uj").unlink()  # the counter vanishes (driver unloaded, permissions)
+    first.finished_at = time.perf_counter()
+    await stage.finish(first)
+    assert first.annotations["energy"]["joules"] == 0.0
+    # Once the counter is back, the energy since the last good read is not lost.
+    second = RequestContext(principal=PRINCIPAL, model=MODEL, kind="chat")
+    await stage.admit(second)
+    second.dispatched_at = time.perf_counter()
+    set_energy(zone, 2_000_000)
+    second.finished_at = time.perf_counter()
+    await stage.finish(second)
+    assert second.annotations["energy"]["joules"] == pytest.approx(2.0)
+    assert second.annotations["energy"]["method"] == "rapl(package-0)"

@@ -9,6 +9,7 @@ body as a top-level ``energy`` field.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from aicommons.config import Settings
@@ -16,6 +17,8 @@ from aicommons.energy.attribution import ATTRIBUTION_VERSION, Span, WindowAttrib
 from aicommons.energy.carbon import GridIntensity, grid_intensity
 from aicommons.energy.meters import EnergyMeter, MeterToken, select_meter
 from aicommons.gateway.pipeline import RequestContext, Stage
+
+logger = logging.getLogger(__name__)
 
 
 class MeterStage(Stage):
@@ -41,8 +44,10 @@ class MeterStage(Stage):
             self.attribution.open(ctx.id)
 
     async def finish(self, ctx: RequestContext) -> None:
-        async with self._lock:
-            await self._close_window()
+        try:
+            async with self._lock:
+                await self._close_window()
+        finally:  # even if cancelled while waiting, stop accounting for this request
             self._live.pop(ctx.id, None)
             joules = self.attribution.close(ctx.id)
         record = self.record(joules)
@@ -67,10 +72,18 @@ class MeterStage(Stage):
     async def _close_window(self) -> None:
         """Read the meter and share the energy since the last read; call under the lock."""
         if self._token is None:
-            self._token = await asyncio.to_thread(self.meter.start)
+            try:
+                self._token = await asyncio.to_thread(self.meter.start)
+            except Exception:
+                logger.warning("energy meter %s could not start", self.meter.method, exc_info=True)
             return
         start = self._token.at
-        joules, token = await asyncio.to_thread(self.meter.lap, self._token)
+        try:
+            joules, token = await asyncio.to_thread(self.meter.lap, self._token)
+        except Exception:
+            # A meter fault must not fail requests; the next good read covers this window.
+            logger.warning("energy meter %s could not be read", self.meter.method, exc_info=True)
+            return
         self._token = token
         self.attribution.close_window(joules, start, token.at, self._spans())
 
