@@ -77,6 +77,16 @@ async def save(result: EnergyBenchmark) -> None:
         await db.close()
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo where there is one."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queries", type=int, default=200)
@@ -105,7 +115,7 @@ def main() -> int:
     ]
     report = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
+        "machine": {"cpu": cpu_model(), "cpus": os.cpu_count()},
         "workload": "IFEval prompts, chat template, batch 1, max_tokens=10, greedy",
         "ours": result.to_dict(),
         "ai_energy_score": {
