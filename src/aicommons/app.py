@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from aicommons.api import (
     admin_routes,
     governance_routes,
+    leaderboard_routes,
     ledger_routes,
     openai_routes,
     usage_routes,
@@ -59,6 +60,7 @@ def create_app(
     app.include_router(usage_routes.router)
     app.include_router(governance_routes.router)
     app.include_router(ledger_routes.router)
+    app.include_router(leaderboard_routes.router)
     install_dashboard(app)
 
     @app.get("/health", include_in_schema=False)

@@ -12,8 +12,10 @@ import click
 
 from aicommons.cli_support import audit, echo_json, run_async, with_database
 from aicommons.config import Settings
+from aicommons.energy.commands import energy_group
 from aicommons.governance.commands import apps
 from aicommons.governance.registration import check_key_binding
+from aicommons.openness.commands import leaderboard_command, openness_group
 from aicommons.store.accounts import Accounts
 from aicommons.store.applications import Applications
 from aicommons.store.database import Database
@@ -346,6 +348,9 @@ async def ledger_tail(count: int) -> None:
 
 
 main.add_command(apps)
+main.add_command(energy_group)
+main.add_command(openness_group)
+main.add_command(leaderboard_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

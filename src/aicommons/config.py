@@ -37,6 +37,16 @@ class Settings(BaseSettings):
         default=None,
         description="Bootstrap admin key (tests, automation). Default: generate and print once.",
     )
+    energy_meter: str = Field(
+        default="auto", description="auto (best available), nvml, rapl or estimate."
+    )
+    cpu_watts_per_core: float = Field(
+        default=4.0, gt=0, description="CPU estimate: TDP per core (W); 4 W is CodeCarbon's."
+    )
+    grid_country: str = Field(default="FR", description="ISO code for grid carbon intensity.")
+    grid_intensity_g_per_kwh: float | None = Field(
+        default=None, ge=0, description="Overrides the country's grid intensity (gCO2e/kWh)."
+    )
 
     scheduler_policy: Literal["vtc", "fcfs"] = Field(
         default="vtc", description="Default fair-scheduling policy of a model's pool."

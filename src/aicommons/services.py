@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aicommons.config import Settings
+from aicommons.energy.stage import MeterStage
 from aicommons.engines.registry import EngineRegistry
 from aicommons.gateway.auth import Authenticator
 from aicommons.gateway.catalog import DEFAULT_MODELS_FILE, ModelCatalog, read_models_file
@@ -55,6 +56,8 @@ class Services:
     async def start(
         cls, settings: Settings, announce_admin_key: Callable[[str], None] | None = None
     ) -> Services:
+        # NVML start-up blocks; a bad energy setting stops start-up before anything is opened.
+        meter = await asyncio.to_thread(MeterStage.from_settings, settings)
         db = Database(settings.resolved_database_url)
         await db.migrate()
         accounts = Accounts(db)
@@ -75,12 +78,13 @@ class Services:
         recorder = UsageRecorder(usage, settings.usage_flush_seconds)
         quota = QuotaStage(usage, recorder, settings.auth_cache_seconds)
         metrics = MetricsStage(dispatcher)
-        # Order matters: a stage's finish sees what later stages did (refusals, usage).
         applications = Applications(db)
         policy = PolicyStage(applications, settings.auth_cache_seconds)
         ledger = LedgerWriter(db)
         await ledger.start()
-        stages: list[Stage] = [LedgerStage(ledger), metrics, policy, quota]
+        # Order matters: a stage's finish runs after those of later stages and sees what they
+        # did (refusals, usage, energy); the ledger's runs last.
+        stages: list[Stage] = [LedgerStage(ledger), metrics, policy, quota, meter]
         services = cls(
             settings=settings,
             db=db,

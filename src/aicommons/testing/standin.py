@@ -116,7 +116,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport but behave like one.
         self.transport = cast(asyncio.Transport, transport)
-        self.server.connections.add(transport)
+        self.server.connections.add(self.transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is not None:

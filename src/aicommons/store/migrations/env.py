@@ -6,6 +6,7 @@ from alembic import context
 
 import aicommons.store.applications  # noqa: F401 (registers the applications table)
 from aicommons.store import ledger as _ledger  # noqa: F401  (registers its table)
+from aicommons.store import openness as _openness  # noqa: F401 - registers its tables
 from aicommons.store.tables import Base
 
 connection = context.config.attributes.get("connection")
