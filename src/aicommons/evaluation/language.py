@@ -8,6 +8,7 @@ letters occur most wins. It knows the languages IFEval asks for plus the major E
 ones; texts it cannot place get ``"und"``.
 """
 
+# ruff: noqa: RUF001, E501 - word lists: Cyrillic on purpose, one language a line
 from __future__ import annotations
 
 import unicodedata
@@ -34,58 +35,43 @@ _SINGLE_SCRIPT = {
 }
 
 # Frequent function words per language, by script.
-_WORDS: dict[str, dict[str, frozenset[str]]] = {
+_WORD_LISTS: dict[str, dict[str, str]] = {
     "LATIN": {
-        "en": frozenset(
-            ["the", "and", "of", "to", "a", "in", "is", "that", "it", "for", "was", "on", "are", "with", "as", "be", "this", "have", "not", "you", "by", "or", "at", "from", "but", "they", "his", "her", "which", "an", "will", "can"]
-        ),
-        "de": frozenset(
-            ["der", "die", "das", "und", "ist", "nicht", "ein", "eine", "zu", "den", "mit", "von", "sich", "auf", "für", "ich", "sie", "es", "dem", "des", "auch", "wir", "ihr", "werden", "wird", "sind"]
-        ),
-        "fr": frozenset(
-            ["le", "la", "les", "et", "est", "un", "une", "des", "du", "de", "en", "que", "qui", "pas", "pour", "dans", "sur", "au", "avec", "ce", "sont", "nous", "vous", "il", "elle"]
-        ),
-        "es": frozenset(
-            ["el", "la", "los", "las", "y", "es", "un", "una", "de", "que", "en", "por", "con", "para", "no", "se", "del", "al", "lo", "como", "más", "pero", "sus", "está", "son"]
-        ),
-        "it": frozenset(
-            ["il", "lo", "la", "gli", "le", "e", "è", "un", "una", "di", "che", "in", "per", "con", "non", "si", "del", "della", "sono", "come", "ma", "anche", "al", "alla", "questo"]
-        ),
-        "pt": frozenset(
-            ["o", "a", "os", "as", "e", "é", "um", "uma", "de", "que", "em", "para", "com", "não", "se", "do", "da", "dos", "das", "no", "na", "por", "mais", "como", "ao", "são"]
-        ),
-        "nl": frozenset(
-            ["de", "het", "een", "en", "is", "van", "in", "dat", "niet", "op", "te", "met", "voor", "zijn", "er", "aan", "ook", "maar"]
-        ),
-        "vi": frozenset(
-            ["và", "là", "của", "có", "không", "một", "những", "các", "được", "cho", "trong", "người", "này", "với", "để", "đã", "khi", "như", "từ", "thì"]
-        ),
-        "sw": frozenset(
-            ["na", "ya", "wa", "kwa", "ni", "za", "la", "katika", "kuwa", "hii", "cha", "au", "lakini", "pia", "kama", "yake", "vya", "mimi", "wewe", "sisi"]
-        ),
-        "fi": frozenset(
-            ["ja", "on", "ei", "se", "että", "oli", "hän", "mutta", "kun", "myös", "ovat", "tai", "niin", "kuin", "joka", "mitä", "olen", "tämä"]
-        ),
-        "id": frozenset(["dan", "yang", "di", "ini", "itu", "dengan", "untuk", "tidak", "dari", "dalam", "akan", "ada"]),
-        "tr": frozenset(["ve", "bir", "bu", "da", "de", "için", "ile", "çok", "ne", "ama", "gibi", "daha", "olan"]),
-        "pl": frozenset(["i", "w", "nie", "na", "się", "z", "że", "do", "to", "jest", "jak", "po", "tak", "ale"]),
-        "sv": frozenset(["och", "är", "att", "det", "som", "en", "på", "av", "för", "med", "inte", "den", "har", "jag"]),
+        "en": "the and of to a in is that it for was on are with as be this have not you by or at from but they his her which an will can",
+        "de": "der die das und ist nicht ein eine zu den mit von sich auf für ich sie es dem des auch wir ihr werden wird sind",
+        "fr": "le la les et est un une des du de en que qui pas pour dans sur au avec ce sont nous vous il elle",
+        "es": "el la los las y es un una de que en por con para no se del al lo como más pero sus está son",
+        "it": "il lo la gli le e è un una di che in per con non si del della sono come ma anche al alla questo",
+        "pt": "o a os as e é um uma de que em para com não se do da dos das no na por mais como ao são",
+        "nl": "de het een en is van in dat niet op te met voor zijn er aan ook maar",
+        "vi": "và là của có không một những các được cho trong người này với để đã khi như từ thì",
+        "sw": "na ya wa kwa ni za la katika kuwa hii cha au lakini pia kama yake vya mimi wewe sisi",
+        "fi": "ja on ei se että oli hän mutta kun myös ovat tai niin kuin joka mitä olen tämä",
+        "id": "dan yang di ini itu dengan untuk tidak dari dalam akan ada",
+        "tr": "ve bir bu da de için ile çok ne ama gibi daha olan",
+        "pl": "i w nie na się z że do to jest jak po tak ale",
+        "sv": "och är att det som en på av för med inte den har jag",
     },
     "DEVANAGARI": {
-        "hi": frozenset(["है", "और", "के", "में", "की", "को", "से", "का", "हैं", "यह", "एक", "भी", "नहीं", "था", "कि", "पर"]),
-        "mr": frozenset(["आहे", "आणि", "या", "व", "च्या", "हे", "ते", "की", "आहेत", "होते", "मी", "नाही", "करून", "त्या"]),
-        "ne": frozenset(["छ", "र", "को", "मा", "हो", "यो", "पनि", "गर्न", "थियो", "छन्", "लाई", "भएको", "हुन्छ"]),
+        "hi": "है और के में की को से का हैं यह एक भी नहीं था कि पर",
+        "mr": "आहे आणि या व च्या हे ते की आहेत होते मी नाही करून त्या",
+        "ne": "छ र को मा हो यो पनि गर्न थियो छन् लाई भएको हुन्छ",
     },
     "ARABIC": {
-        "ar": frozenset(["في", "من", "على", "إلى", "أن", "هذا", "التي", "الذي", "عن", "مع", "كان", "هذه", "لا", "ما"]),
-        "fa": frozenset(["و", "در", "به", "از", "که", "این", "را", "با", "است", "برای", "آن", "یک", "می\u200cشود"]),
-        "ur": frozenset(["کے", "میں", "کی", "ہے", "اور", "کو", "سے", "کا", "یہ", "ہیں", "نے", "تھا"]),
+        "ar": "في من على إلى أن هذا التي الذي عن مع كان هذه لا ما",
+        "fa": "و در به از که این را با است برای آن یک می‌شود",
+        "ur": "کے میں کی ہے اور کو سے کا یہ ہیں نے تھا",
     },
     "CYRILLIC": {
-        "ru": frozenset(["и", "в", "не", "на", "что", "с", "по", "это", "как", "он", "она", "они", "но", "из", "его", "для"]),
-        "bg": frozenset(["и", "в", "на", "се", "да", "е", "за", "от", "не", "са", "че", "с", "като", "това", "към"]),
-        "uk": frozenset(["і", "в", "на", "що", "не", "з", "це", "як", "та", "до", "він", "вона", "але"]),
+        "ru": "и в не на что с по это как он она они но из его для",
+        "bg": "и в на се да е за от не са че с като това към",
+        "uk": "і в на що не з це як та до він вона але",
     },
+}
+
+_WORDS = {
+    script: {lang: frozenset(words.split()) for lang, words in langs.items()}
+    for script, langs in _WORD_LISTS.items()
 }
 
 # Letters that only one language of a shared script uses.
