@@ -46,8 +46,10 @@ def count_words(text: str) -> int:
 
 
 _ABBREVIATIONS = frozenset(
-    ("mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e")
-    + ("inc", "ltd", "co", "no", "fig", "approx", "dept", "est")
+    [
+        *("mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e"),
+        *("inc", "ltd", "co", "no", "fig", "approx", "dept", "est"),
+    ]
 )
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s|$)|\n\s*\n")
 
