@@ -251,5 +251,9 @@ async def keys_revoke(key_id: str) -> None:
     click.echo(f"revoked {key_id}")
 
 
+from aicommons.evaluation.cli_commands import eval_group  # noqa: E402 - after `run_async`
+
+main.add_command(eval_group)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

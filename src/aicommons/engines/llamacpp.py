@@ -168,6 +168,10 @@ class LlamaCppEngine(Engine):
             self._tokenizer.close()
         self._slots.clear()
 
+    def gguf_metadata(self) -> dict[str, str]:
+        """The GGUF file's key-value metadata (empty before `start`)."""
+        return dict(self._tokenizer.metadata) if self._tokenizer is not None else {}
+
     def describe(self) -> dict[str, Any]:
         return {
             **super().describe(),

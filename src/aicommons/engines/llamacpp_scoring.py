@@ -56,7 +56,7 @@ class PrefixScorer:
         self._ctx = llm._ctx
         self._n_vocab = int(llm.n_vocab())
         self._n_batch = n_batch
-        self._batch = LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=False)
+        self._batch: Any = LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=False)
         self._cached: list[int] = []  # tokens whose keys and values sit in the cache
         self._context: list[int] | None = None
         self._next_logits: np.ndarray | None = None  # prediction after the last context token

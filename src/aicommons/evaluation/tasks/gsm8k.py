@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import orjson
@@ -62,7 +62,7 @@ def exact_match(prediction: str, reference: str) -> float:
     return float(normalise(prediction) == normalise(reference))
 
 
-def question_prompt(doc: dict[str, Any]) -> str:
+def question_prompt(doc: Mapping[str, Any]) -> str:
     return f"Question: {doc['question']}\nAnswer:"
 
 

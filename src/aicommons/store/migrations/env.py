@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import aicommons.store.evaluation  # noqa: F401  (registers the evaluation tables)
 from aicommons.store.tables import Base
 
 connection = context.config.attributes.get("connection")
