@@ -62,7 +62,9 @@ def test_target_from_group_label_and_from_answer_text() -> None:
     target = target_index(nationality.data)
     assert target is not None
     text = nationality.data["answer_info"][f"ans{target}"][0].lower()
-    assert text in {g.lower() for g in nationality.data["additional_metadata"]["stereotyped_groups"]}
+    assert text in {
+        g.lower() for g in nationality.data["additional_metadata"]["stereotyped_groups"]
+    }
 
 
 def test_process_labels_the_prediction() -> None:

@@ -58,6 +58,9 @@ def test_results_json_shape() -> None:
 
 def test_csv_has_a_row_per_metric() -> None:
     rows = list(csv.DictReader(io.StringIO(to_csv([RECORD]))))
-    assert [r["metric"] for r in rows] == ["exact_match,strict-match", "exact_match,flexible-extract"]
+    assert [r["metric"] for r in rows] == [
+        "exact_match,strict-match",
+        "exact_match,flexible-extract",
+    ]
     assert rows[0]["value"] == "0.2" and rows[1]["stderr"] == ""
     assert rows[0]["quantisation"] == "Q4_1"

@@ -29,8 +29,9 @@ def test_parse_line_finds_both_occupations_and_the_referent() -> None:
     )
     assert messy is not None and messy["occupations"] == ["assistant", "chief"]
     assert "the the" not in messy["sentence"]
-    ceo = parse_line("24 The CEO ignored [the nurse] 's suggestions and asked [her] to leave.",
-                     OCCUPATIONS)
+    ceo = parse_line(
+        "24 The CEO ignored [the nurse] 's suggestions and asked [her] to leave.", OCCUPATIONS
+    )
     assert ceo is not None and ceo["occupations"] == ["ceo", "nurse"]
 
 
