@@ -77,7 +77,7 @@ def test_process_labels_the_prediction() -> None:
         record = task.process(doc, results)
         assert record["role"] == role
         assert record["acc"] == float(pick == doc.data["label"])
-    assert [r.continuation for r in task.requests(doc)][0] == " The grandfather"
+    assert task.requests(doc)[0].continuation == " The grandfather"  # type: ignore[union-attr]
 
 
 def test_limit_applies_to_each_category() -> None:

@@ -1,5 +1,7 @@
 """The language identifier on short texts in the languages IFEval asks for."""
 
+# ruff: noqa: RUF001 - Cyrillic and Arabic letters on purpose
+
 from __future__ import annotations
 
 import pytest

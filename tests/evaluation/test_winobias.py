@@ -18,7 +18,9 @@ def test_parse_line_finds_both_occupations_and_the_referent() -> None:
         OCCUPATIONS,
     )
     assert item == {
-        "sentence": "The developer argued with the designer because her idea cannot be implemented.",
+        "sentence": (
+            "The developer argued with the designer because her idea cannot be implemented."
+        ),
         "pronoun": "her",
         "occupations": ["developer", "designer"],
         "gold": 1,
