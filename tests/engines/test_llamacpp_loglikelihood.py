@@ -15,7 +15,11 @@ from aicommons.engines.base import (
     SamplingParams,
 )
 from aicommons.engines.llamacpp import LlamaCppEngine, resolve_model_path
-from aicommons.engines.llamacpp_scoring import PrefixScorer, split_by_context
+from aicommons.engines.llamacpp_scoring import (
+    PrefixScorer,
+    open_scoring_context,
+    split_by_context,
+)
 from aicommons.errors import InvalidRequestError
 
 pytestmark = pytest.mark.slow
@@ -92,19 +96,21 @@ async def test_shared_context_is_decoded_once(engine: LlamaCppEngine) -> None:
     pairs = engine._encode_pairs(REQUESTS[:3])
     slot = engine._slots[0]
 
-    def decoded(items: list[tuple[list[int], list[int]]]) -> int:
-        scorer = PrefixScorer(slot.llm, 512)
+    def decoded(items: list[tuple[list[int], list[int]]]) -> tuple[int, int]:
+        ctx = open_scoring_context(slot.llm)
+        scorer = PrefixScorer(ctx, slot.llm.n_vocab(), 512, 8)
         try:
-            for context, continuation in items:
-                scorer.score(context, continuation)
-            return scorer.num_decoded
+            scorer.score_all(items)
+            return scorer.num_decoded, scorer.num_calls
         finally:
             scorer.close()
+            ctx.close()
 
-    reused = slot.executor.submit(decoded, pairs).result()
+    tokens, calls = slot.executor.submit(decoded, pairs).result()
     context_length = len(pairs[0][0])
     continuation_tokens = sum(len(c) - 1 for _, c in pairs)
-    assert reused == context_length + continuation_tokens
+    assert tokens == context_length + continuation_tokens
+    assert calls == 2  # the context, then every continuation in one batch
 
 
 async def test_generation_still_works_after_scoring(engine: LlamaCppEngine) -> None:

@@ -118,6 +118,7 @@ def test_cli_run_and_list(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("AICOMMONS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AICOMMONS_EVAL_DATA_DIR", str(DATA))
     output, table = tmp_path / "results.json", tmp_path / "results.csv"
+    samples = tmp_path / "samples.jsonl"
     runner = CliRunner()
     args = [
         "eval",
@@ -132,6 +133,8 @@ def test_cli_run_and_list(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
         str(output),
         "--csv",
         str(table),
+        "--samples",
+        str(samples),
         "--no-progress",
     ]
     result = runner.invoke(main, args)
@@ -140,6 +143,8 @@ def test_cli_run_and_list(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
     assert {"acc,none", "acc_stderr,none", "acc_gap,none"} <= set(document["results"]["winobias"])
     assert document["config"]["model_args"]["quantisation"] == "Q4_1"
     assert "winobias,acc," in table.read_text()
+    lines = [json.loads(line) for line in samples.read_text().splitlines()]
+    assert len(lines) == 4 and {line["task"] for line in lines} == {"winobias"}
 
     listed = runner.invoke(main, ["eval", "list"])
     assert listed.exit_code == 0 and "winobias" in listed.output

@@ -37,6 +37,7 @@ from aicommons.engines.base import (
 from aicommons.engines.llamacpp_scoring import (
     TokenPair,
     fit_to_window,
+    open_scoring_context,
     score_pairs,
     split_by_context,
 )
@@ -71,6 +72,7 @@ def resolve_model_path(options: Mapping[str, Any]) -> Path:
 class _Slot:
     llm: Any
     executor: ThreadPoolExecutor
+    scoring: Any = None  # the slot's log-likelihood context, opened on first use
 
 
 _DONE = object()
@@ -163,6 +165,8 @@ class LlamaCppEngine(Engine):
     async def close(self) -> None:
         for slot in self._slots:
             slot.executor.shutdown(wait=True, cancel_futures=True)
+            if slot.scoring is not None:
+                slot.scoring.close()
             slot.llm.close()
         if self._tokenizer is not None:
             self._tokenizer.close()
@@ -242,13 +246,16 @@ class LlamaCppEngine(Engine):
 
         async def run(indices: list[int]) -> None:
             chunk = [pairs[i] for i in indices]
-            scored = await self._in_slot(score_pairs, chunk, self._n_batch)
+            scored = await self._in_slot(_score_on_slot, chunk, self._n_batch)
             for i, result in zip(indices, scored, strict=True):
                 results[i] = result
 
         chunks = split_by_context(order, pairs, self._num_slots)
         await asyncio.gather(*(run(chunk) for chunk in chunks))
-        return [r for r in results if r is not None]
+        done = [r for r in results if r is not None]
+        if len(done) != len(requests):  # pragma: no cover - a bug in the chunking
+            raise RuntimeError("log-likelihood chunks lost requests")
+        return done
 
     def _encode_pairs(self, requests: list[LoglikelihoodRequest]) -> list[TokenPair]:
         """lm-eval's `_encode_pair`: whole text tokenised, split at the context's length."""
@@ -277,10 +284,10 @@ class LlamaCppEngine(Engine):
         return pairs
 
     async def _in_slot(self, work: Callable[..., R], *args: Any) -> R:
-        """Run ``work(slot.llm, *args)`` on a free slot's own thread."""
+        """Run ``work(slot, *args)`` on a free slot's own thread."""
         loop = asyncio.get_running_loop()
         slot = await self._free.get()
-        future = slot.executor.submit(work, slot.llm, *args)
+        future = slot.executor.submit(work, slot, *args)
         future.add_done_callback(self._release_when_done(slot, loop))
         return await asyncio.wrap_future(future)
 
@@ -332,6 +339,13 @@ class LlamaCppEngine(Engine):
                 loop.call_soon_threadsafe(self._free.put_nowait, slot)
 
         return release
+
+
+def _score_on_slot(slot: _Slot, pairs: list[TokenPair], n_batch: int) -> list[LoglikelihoodResult]:
+    """Score in the slot's thread, on its scoring context (opened here on first use)."""
+    if slot.scoring is None:
+        slot.scoring = open_scoring_context(slot.llm)
+    return score_pairs(slot.llm, slot.scoring, pairs, n_batch)
 
 
 def _is_end_of_generation(llm: Any, token: int) -> bool:

@@ -59,6 +59,13 @@ async def start_engine(settings: Settings, db: Database, name: str) -> Engine:
     default=None,
     help="Write one CSV row per metric here.",
 )
+@click.option(
+    "--samples",
+    "samples_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every document's record (responses, scores) as JSONL.",
+)
 @click.option("--chat/--no-chat", default=None, help="Use the chat template (default per task).")
 @click.option("--num-fewshot", type=int, default=None)
 @click.option("--max-tokens", type=int, default=None, help="Generation limit per answer.")
@@ -71,6 +78,7 @@ def eval_run(
     data_dir: Path | None,
     output: Path | None,
     csv_path: Path | None,
+    samples_path: Path | None,
     chat: bool | None,
     num_fewshot: int | None,
     max_tokens: int | None,
@@ -87,7 +95,7 @@ def eval_run(
     )
     from aicommons.evaluation.export import to_csv, to_lm_eval_json
 
-    records = run_async(_run)(model, list(tasks), limit, options, not no_cache, progress)
+    records, samples = run_async(_run)(model, list(tasks), limit, options, not no_cache, progress)
     document = to_lm_eval_json(records)
     if output is not None:
         output.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
@@ -95,6 +103,9 @@ def eval_run(
         click.echo(json.dumps(document["results"], indent=2, default=str))
     if csv_path is not None:
         csv_path.write_text(to_csv(records), encoding="utf-8")
+    if samples_path is not None:
+        lines = (json.dumps(sample, default=str) + "\n" for sample in samples)
+        samples_path.write_text("".join(lines), encoding="utf-8")
 
 
 async def _run(
@@ -104,7 +115,7 @@ async def _run(
     options: Any,
     use_cache: bool,
     progress: bool,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from aicommons.evaluation.runner import run_fields, run_task
     from aicommons.evaluation.tasks.registry import create_task
     from aicommons.store.evaluation import EvalStore
@@ -118,11 +129,13 @@ async def _run(
         await db.migrate()
         store = EvalStore(db)
         engine = await start_engine(settings, db, model)
-        records = []
+        records: list[dict[str, Any]] = []
+        samples: list[dict[str, Any]] = []
         try:
             for task in selected:
                 result = await run_task(engine, task, limit, store if use_cache else None, progress)
                 click.echo(_summary(result), err=True)
+                samples += [{"task": task.name, **r} for r in result.records]
                 records.append(
                     {**run_fields(result), "id": result.run_id, "created_at": result.created_at}
                 )
@@ -130,7 +143,7 @@ async def _run(
             await engine.close()
     finally:
         await db.close()
-    return records
+    return records, samples
 
 
 def _summary(result: Any) -> str:

@@ -85,9 +85,15 @@ class Task(ABC):
     output_type: ClassVar[str] = "multiple_choice"
     #: per-document values averaged (with stderr) by the default `aggregate`
     metric_names: ClassVar[tuple[str, ...]] = ()
+    #: whether generations go through the chat template when the user does not say
+    default_chat: ClassVar[bool] = False
 
     def __init__(self, options: TaskOptions | None = None) -> None:
         self.options = options or TaskOptions()
+
+    @property
+    def uses_chat(self) -> bool:
+        return self.default_chat if self.options.chat is None else self.options.chat
 
     def data_path(self, *parts: str) -> Path:
         """A path under the data directory, with an error that says how to set it."""
@@ -127,7 +133,7 @@ class Task(ABC):
             "task": self.name,
             "version": self.version,
             "output_type": self.output_type,
-            "chat": self.options.chat,
+            "chat": self.uses_chat if self.output_type == "generate_until" else None,
             "num_fewshot": self.options.num_fewshot,
             "max_tokens": self.options.max_tokens,
             **self.options.extra,

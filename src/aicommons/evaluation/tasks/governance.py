@@ -44,6 +44,7 @@ def read_probes(path: Path | None) -> dict[str, Any]:
 class GovernanceProbesTask(Task):
     name: ClassVar[str] = "governance_probes"
     output_type: ClassVar[str] = "generate_until"
+    default_chat: ClassVar[bool] = True
     metric_names: ClassVar[tuple[str, ...]] = ()
 
     def load_docs(self, limit: int | None) -> list[Doc]:
@@ -59,7 +60,7 @@ class GovernanceProbesTask(Task):
     def requests(self, doc: Doc) -> list[TaskRequest]:
         prompt = str(doc.data["prompt"])
         max_tokens = self.options.max_tokens or 128
-        if self.options.chat is False:
+        if not self.uses_chat:
             return [
                 Generate(
                     prompt=f"User: {prompt}\nAssistant:", max_tokens=max_tokens, stop=("\nUser:",)

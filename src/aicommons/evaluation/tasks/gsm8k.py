@@ -70,6 +70,7 @@ class GSM8KTask(Task):
     name: ClassVar[str] = "gsm8k"
     version: ClassVar[str] = "3"
     output_type: ClassVar[str] = "generate_until"
+    default_chat: ClassVar[bool] = False
     metric_names: ClassVar[tuple[str, ...]] = (
         "exact_match,strict-match",
         "exact_match,flexible-extract",
@@ -98,7 +99,7 @@ class GSM8KTask(Task):
     def requests(self, doc: Doc) -> list[TaskRequest]:
         prompt = str(doc.data["prompt"])
         max_tokens = self.options.max_tokens or 256
-        if self.options.chat:
+        if self.uses_chat:
             return [
                 Generate(messages=(ChatMessage("user", prompt),), max_tokens=max_tokens, stop=STOP)
             ]

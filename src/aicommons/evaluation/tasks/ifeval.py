@@ -38,6 +38,7 @@ class IFEvalTask(Task):
     name: ClassVar[str] = "ifeval"
     version: ClassVar[str] = "4"
     output_type: ClassVar[str] = "generate_until"
+    default_chat: ClassVar[bool] = True
     metric_names: ClassVar[tuple[str, ...]] = ("prompt_level_strict_acc", "prompt_level_loose_acc")
 
     def load_docs(self, limit: int | None) -> list[Doc]:
@@ -49,7 +50,7 @@ class IFEvalTask(Task):
     def requests(self, doc: Doc) -> list[TaskRequest]:
         prompt = str(doc.data["prompt"])
         max_tokens = self.options.max_tokens or 1280
-        if self.options.chat is False:
+        if not self.uses_chat:
             return [Generate(prompt=prompt, max_tokens=max_tokens)]
         return [Generate(messages=(ChatMessage("user", prompt),), max_tokens=max_tokens)]
 
