@@ -5,6 +5,12 @@ from __future__ import annotations
 from aicommons.errors import InvalidRequestError
 from aicommons.evaluation.tasks.base import Task, TaskOptions
 from aicommons.evaluation.tasks.bbq import BBQTask
+from aicommons.evaluation.tasks.capability import (
+    ARCChallengeTask,
+    ARCEasyTask,
+    HellaSwagTask,
+    PIQATask,
+)
 from aicommons.evaluation.tasks.crows_pairs import CrowsPairsTask
 from aicommons.evaluation.tasks.governance import GovernanceProbesTask
 from aicommons.evaluation.tasks.gsm8k import GSM8KTask
@@ -14,6 +20,10 @@ from aicommons.evaluation.tasks.winobias import WinoBiasTask
 TASKS: dict[str, type[Task]] = {
     task.name: task
     for task in (
+        HellaSwagTask,
+        ARCEasyTask,
+        ARCChallengeTask,
+        PIQATask,
         BBQTask,
         CrowsPairsTask,
         WinoBiasTask,
