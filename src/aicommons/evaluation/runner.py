@@ -34,7 +34,8 @@ from aicommons.store.evaluation import EvalStore
 logger = logging.getLogger(__name__)
 
 LOGLIKELIHOOD_BATCH = 128  # requests per engine call; big enough to keep every slot busy
-LOGLIKELIHOOD_CALLS = 2  # engine calls in flight, so no slot idles at a batch's tail
+MIN_LOGLIKELIHOOD_CALLS = 2  # engine calls in flight, so no slot idles at a batch's tail
+MAX_LOGLIKELIHOOD_CALLS = 8  # an upstream server batches many more itself
 GENERATION_FLUSH = 8  # cache generations in groups of this size
 
 
@@ -125,7 +126,8 @@ async def _score_loglikelihoods(
             "server whose /v1/completions accepts echo with logprobs",
             param="model",
         )
-    limit = asyncio.Semaphore(LOGLIKELIHOOD_CALLS)
+    calls = max(MIN_LOGLIKELIHOOD_CALLS, min(engine.concurrency, MAX_LOGLIKELIHOOD_CALLS))
+    limit = asyncio.Semaphore(calls)
 
     async def run(batch: Sequence[tuple[str, LoglikelihoodRequest]]) -> None:
         async with limit:
