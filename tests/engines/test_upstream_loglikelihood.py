@@ -114,3 +114,31 @@ async def test_an_upstream_without_prompt_logprobs_gets_a_clear_error() -> None:
             await upstream.loglikelihood(REQUESTS[:1])
     finally:
         await upstream.close()
+
+
+async def test_a_task_runs_through_the_upstream(llm: Any, db_url: str) -> None:
+    from pathlib import Path
+
+    from aicommons.evaluation.runner import run_task
+    from aicommons.evaluation.tasks.base import TaskOptions
+    from aicommons.evaluation.tasks.registry import create_task
+    from aicommons.store.database import Database
+    from aicommons.store.evaluation import EvalStore
+
+    seen: list[dict[str, Any]] = []
+    spec = ModelSpec("remote", "upstream", {"url": "http://vllm.test/v1", "health_interval_s": 0})
+    upstream = UpstreamEngine(spec, transport=vllm_like(llm, seen))
+    await upstream.start()
+    db = Database(db_url)
+    await db.migrate()
+    try:
+        task = create_task("winobias", TaskOptions(data_dir=Path("/work/shared/data")))
+        first = await run_task(upstream, task, 1, EvalStore(db))
+        again = await run_task(upstream, task, 1, EvalStore(db))
+    finally:
+        await upstream.close()
+        await db.close()
+    assert first.model.revision == "remote@http://vllm.test/v1"
+    assert first.num_requests == 8 and again.num_cached == 8
+    assert again.metrics == first.metrics
+    assert sum(len(body["prompt"]) for body in seen) == 8
