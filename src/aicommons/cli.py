@@ -13,6 +13,7 @@ import click
 from aicommons.cli_support import audit, echo_json, run_async, with_database
 from aicommons.config import Settings
 from aicommons.energy.commands import energy_group
+from aicommons.evaluation.cli_commands import eval_group
 from aicommons.governance.commands import apps
 from aicommons.governance.registration import check_key_binding
 from aicommons.openness.commands import leaderboard_command, openness_group
@@ -351,6 +352,7 @@ main.add_command(apps)
 main.add_command(energy_group)
 main.add_command(openness_group)
 main.add_command(leaderboard_command)
+main.add_command(eval_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

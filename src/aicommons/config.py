@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     load_embeddings: bool = Field(
         default=True, description="Serve the built-in embedding model when its package is there."
     )
+    eval_data_dir: Path | None = Field(
+        default=None, description="Benchmark files for `aicommons eval` (gsm8k/, bbq/, ...)."
+    )
     admin_key: str | None = Field(
         default=None,
         description="Bootstrap admin key (tests, automation). Default: generate and print once.",

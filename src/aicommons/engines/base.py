@@ -95,6 +95,35 @@ class EmbeddingResult:
 
 
 @dataclass(frozen=True, slots=True)
+class LoglikelihoodRequest:
+    """Score ``continuation`` given ``context`` (lm-evaluation-harness convention: trailing
+    spaces of the context move onto the continuation; context + continuation is tokenised
+    whole and split at the token count of the context alone)."""
+
+    context: str
+    continuation: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoglikelihoodResult:
+    """Sum of the continuation tokens' log-probabilities, and whether greedy decoding
+    would have produced every one of them."""
+
+    logprob: float
+    is_greedy: bool
+    num_tokens: int
+
+
+def move_trailing_space(context: str, continuation: str) -> tuple[str, str]:
+    """lm-eval's `_encode_pair` rule: trailing whitespace of the context belongs to the
+    continuation, so " Paris" is scored as one token, not a lone space plus "Paris"."""
+    stripped = context.rstrip()
+    if len(stripped) == len(context):
+        return context, continuation
+    return stripped, context[len(stripped) :] + continuation
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSpec:
     """How one served model is configured: its public name, engine and engine options."""
 
@@ -111,6 +140,7 @@ class Engine(ABC):  # noqa: B024 - every hook has a sensible default
     can_complete: ClassVar[bool] = False
     can_stream: ClassVar[bool] = False
     can_embed: ClassVar[bool] = False
+    can_loglikelihood: ClassVar[bool] = False
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
@@ -162,6 +192,12 @@ class Engine(ABC):  # noqa: B024 - every hook has a sensible default
 
     async def embed(self, texts: list[str]) -> EmbeddingResult:
         raise NotImplementedError(f"engine {type(self).__name__} does not embed")
+
+    async def loglikelihood(
+        self, requests: list[LoglikelihoodRequest]
+    ) -> list[LoglikelihoodResult]:
+        """Score each continuation given its context; results in the order of ``requests``."""
+        raise NotImplementedError(f"engine {type(self).__name__} does not score text")
 
     def describe(self) -> dict[str, Any]:
         """Public facts for /v1/models and the admin API (no secrets)."""

@@ -19,17 +19,27 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from aicommons.engines.base import (
     Engine,
     Finish,
     GenerationRequest,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
     ModelSpec,
     SamplingParams,
     StreamEvent,
     TextChunk,
     Usage,
+    move_trailing_space,
+)
+from aicommons.engines.llamacpp_scoring import (
+    TokenPair,
+    fit_to_window,
+    open_scoring_context,
+    score_pairs,
+    split_by_context,
 )
 from aicommons.engines.stops import StopMatcher
 from aicommons.errors import ConfigError, EngineUnavailableError, InvalidRequestError
@@ -62,9 +72,11 @@ def resolve_model_path(options: Mapping[str, Any]) -> Path:
 class _Slot:
     llm: Any
     executor: ThreadPoolExecutor
+    scoring: Any = None  # the slot's log-likelihood context, opened on first use
 
 
 _DONE = object()
+R = TypeVar("R")
 
 
 class LlamaCppEngine(Engine):
@@ -73,6 +85,7 @@ class LlamaCppEngine(Engine):
     can_chat: ClassVar[bool] = True
     can_complete: ClassVar[bool] = True
     can_stream: ClassVar[bool] = True
+    can_loglikelihood: ClassVar[bool] = True
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
@@ -152,10 +165,16 @@ class LlamaCppEngine(Engine):
     async def close(self) -> None:
         for slot in self._slots:
             slot.executor.shutdown(wait=True, cancel_futures=True)
+            if slot.scoring is not None:
+                slot.scoring.close()
             slot.llm.close()
         if self._tokenizer is not None:
             self._tokenizer.close()
         self._slots.clear()
+
+    def gguf_metadata(self) -> dict[str, str]:
+        """The GGUF file's key-value metadata (empty before `start`)."""
+        return dict(self._tokenizer.metadata) if self._tokenizer is not None else {}
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -211,6 +230,67 @@ class LlamaCppEngine(Engine):
             )
         return wanted
 
+    # -- log-likelihood --------------------------------------------------------------------
+
+    async def loglikelihood(
+        self, requests: list[LoglikelihoodRequest]
+    ) -> list[LoglikelihoodResult]:
+        """Score on every slot at once; requests sharing a context go to the same slot."""
+        if not self._slots:
+            raise EngineUnavailableError(f"model {self.spec.name} is not loaded")
+        if not requests:
+            return []
+        pairs = await asyncio.to_thread(self._encode_pairs, requests)
+        order = sorted(range(len(pairs)), key=lambda i: pairs[i])
+        results: list[LoglikelihoodResult | None] = [None] * len(pairs)
+
+        async def run(indices: list[int]) -> None:
+            chunk = [pairs[i] for i in indices]
+            scored = await self._in_slot(_score_on_slot, chunk, self._n_batch)
+            for i, result in zip(indices, scored, strict=True):
+                results[i] = result
+
+        chunks = split_by_context(order, pairs, self._num_slots)
+        await asyncio.gather(*(run(chunk) for chunk in chunks))
+        done = [r for r in results if r is not None]
+        if len(done) != len(requests):  # pragma: no cover - a bug in the chunking
+            raise RuntimeError("log-likelihood chunks lost requests")
+        return done
+
+    def _encode_pairs(self, requests: list[LoglikelihoodRequest]) -> list[TokenPair]:
+        """lm-eval's `_encode_pair`: whole text tokenised, split at the context's length."""
+        tokenizer = self._tokenizer
+        prefix = tokenizer.token_bos()
+        if prefix == -1:
+            prefix = tokenizer.token_eos()
+        pairs: list[TokenPair] = []
+        for request in requests:
+            context, continuation = move_trailing_space(request.context, request.continuation)
+            whole = tokenizer.tokenize((context + continuation).encode("utf-8"), add_bos=False)
+            if context:
+                context_tokens = tokenizer.tokenize(context.encode("utf-8"), add_bos=False)
+                continuation_tokens = whole[len(context_tokens) :]
+            else:  # nothing to condition on: start from the prefix token, as lm-eval does
+                context_tokens, continuation_tokens = [prefix], whole
+            if not continuation_tokens:
+                raise InvalidRequestError("a continuation to score must not be empty")
+            if len(continuation_tokens) >= self._n_ctx:
+                raise InvalidRequestError(
+                    f"a continuation of {len(continuation_tokens)} tokens does not fit the "
+                    f"model's context of {self._n_ctx} tokens"
+                )
+            context_tokens = fit_to_window(context_tokens, continuation_tokens, self._n_ctx)
+            pairs.append((context_tokens, continuation_tokens))
+        return pairs
+
+    async def _in_slot(self, work: Callable[..., R], *args: Any) -> R:
+        """Run ``work(slot, *args)`` on a free slot's own thread."""
+        loop = asyncio.get_running_loop()
+        slot = await self._free.get()
+        future = slot.executor.submit(work, slot, *args)
+        future.add_done_callback(self._release_when_done(slot, loop))
+        return await asyncio.wrap_future(future)
+
     # -- generation ------------------------------------------------------------------------
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamEvent, None]:
@@ -253,12 +333,19 @@ class LlamaCppEngine(Engine):
 
     def _release_when_done(
         self, slot: _Slot, loop: asyncio.AbstractEventLoop
-    ) -> Callable[[Future[None]], None]:
-        def release(_: Future[None]) -> None:
+    ) -> Callable[[Future[Any]], None]:
+        def release(_: Future[Any]) -> None:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(self._free.put_nowait, slot)
 
         return release
+
+
+def _score_on_slot(slot: _Slot, pairs: list[TokenPair], n_batch: int) -> list[LoglikelihoodResult]:
+    """Score in the slot's thread, on its scoring context (opened here on first use)."""
+    if slot.scoring is None:
+        slot.scoring = open_scoring_context(slot.llm)
+    return score_pairs(slot.llm, slot.scoring, pairs, n_batch)
 
 
 def _is_end_of_generation(llm: Any, token: int) -> bool:

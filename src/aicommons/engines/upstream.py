@@ -28,10 +28,13 @@ from aicommons.engines.base import (
     Engine,
     Finish,
     GenerationRequest,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
     ModelSpec,
     StreamEvent,
     TextChunk,
     Usage,
+    move_trailing_space,
 )
 from aicommons.errors import (
     AICommonsError,
@@ -89,6 +92,7 @@ class UpstreamEngine(Engine):
     can_complete: ClassVar[bool] = True
     can_stream: ClassVar[bool] = True
     can_embed: ClassVar[bool] = True
+    can_loglikelihood: ClassVar[bool] = True
 
     def __init__(self, spec: ModelSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(spec)
@@ -107,6 +111,10 @@ class UpstreamEngine(Engine):
             write=float(options.get("write_timeout_s", 30.0)),
             pool=float(options.get("pool_timeout_s", 30.0)),
         )
+        # Scoring uses /completions with echo (vLLM, SGLang); llama-cpp-python's server
+        # reads max_tokens=0 as "no limit", so it needs loglikelihood_max_tokens = 1.
+        self._score_max_tokens = int(options.get("loglikelihood_max_tokens", 0))
+        self._score_batch = int(options.get("loglikelihood_batch", 32))
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._health_task: asyncio.Task[None] | None = None
@@ -361,6 +369,71 @@ class UpstreamEngine(Engine):
             ) from exc
         finally:
             replica.in_flight -= 1
+
+    # -- log-likelihood ------------------------------------------------------------------
+
+    async def loglikelihood(
+        self, requests: list[LoglikelihoodRequest]
+    ) -> list[LoglikelihoodResult]:
+        """Score through ``/completions`` with ``echo`` and ``logprobs``: the server returns
+        the prompt's token log-probs with character offsets; the continuation's tokens are
+        those that start at or after the end of the context."""
+        pairs = [move_trailing_space(r.context, r.continuation) for r in requests]
+        batches = [
+            pairs[i : i + self._score_batch] for i in range(0, len(pairs), self._score_batch)
+        ]
+        limit = asyncio.Semaphore(max(1, self._concurrency))
+
+        async def score(batch: list[tuple[str, str]]) -> list[LoglikelihoodResult]:
+            async with limit:
+                return await self._score_batch_of(batch)
+
+        scored = await asyncio.gather(*(score(b) for b in batches))
+        return [result for batch in scored for result in batch]
+
+    async def _score_batch_of(self, pairs: list[tuple[str, str]]) -> list[LoglikelihoodResult]:
+        body = {
+            "model": self.upstream_model,
+            "prompt": [context + continuation for context, continuation in pairs],
+            "echo": True,
+            "logprobs": 1,
+            "max_tokens": self._score_max_tokens,
+            "temperature": 0.0,
+        }
+        replica, response = await self._open("/completions", body, stream=False)
+        try:
+            choices = sorted(orjson.loads(response.content)["choices"], key=lambda c: c["index"])
+            return [
+                _continuation_logprob(choice["logprobs"], len(context), len(context + cont))
+                for choice, (context, cont) in zip(choices, pairs, strict=True)
+            ]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise UpstreamError(
+                f"model {self.spec.name}: upstream gave no prompt log-probs; it needs "
+                "/v1/completions with echo and logprobs (vLLM, SGLang)"
+            ) from exc
+        finally:
+            replica.in_flight -= 1
+
+
+def _continuation_logprob(logprobs: dict[str, Any], start: int, end: int) -> LoglikelihoodResult:
+    """Sum the echoed prompt tokens whose text starts inside [start, end)."""
+    offsets = logprobs["text_offset"]
+    values = logprobs["token_logprobs"]
+    tops = logprobs.get("top_logprobs") or [None] * len(values)
+    total, is_greedy, count = 0.0, True, 0
+    for offset, value, top in zip(offsets, values, tops, strict=False):
+        if not start <= offset < end:
+            continue
+        if value is None:
+            raise ValueError("the first prompt token has no log-prob; give a context")
+        total += float(value)
+        count += 1
+        if top and float(value) < max(float(v) for v in top.values()) - 1e-6:
+            is_greedy = False
+    if count == 0:
+        raise ValueError("no echoed token falls inside the continuation")
+    return LoglikelihoodResult(logprob=total, is_greedy=is_greedy, num_tokens=count)
 
 
 async def _error_detail(response: httpx.Response) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import aicommons.store.applications  # noqa: F401 (registers the applications table)
+import aicommons.store.applications
+import aicommons.store.evaluation  # noqa: F401  (registers the evaluation tables)
 from aicommons.store import ledger as _ledger  # noqa: F401  (registers its table)
 from aicommons.store import openness as _openness  # noqa: F401 - registers its tables
 from aicommons.store.tables import Base

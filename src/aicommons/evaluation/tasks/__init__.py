@@ -1,0 +1,1 @@
+"""Evaluation tasks: each turns documents into engine requests and scores the responses."""
