@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
 
 from aicommons.cli import main
 from aicommons.evaluation.leaderboard import (
@@ -26,6 +25,7 @@ from aicommons.evaluation.leaderboard import (
 )
 from aicommons.openness.records import load_file
 from aicommons.store.database import Database
+from aicommons.store.evaluation import EvalStore
 from aicommons.store.openness import OpennessStore
 from aicommons.testing.live import LiveServer
 from tests.openness.conftest import SHARED
@@ -155,7 +155,7 @@ async def seed(db: Database, model: str) -> None:
     )
 
 
-async def test_database_source_without_and_with_eval_runs(db_url: str) -> None:
+async def test_database_source_before_and_after_an_evaluation_run(db_url: str) -> None:
     db = Database(db_url)
     try:
         await db.migrate()
@@ -165,24 +165,18 @@ async def test_database_source_without_and_with_eval_runs(db_url: str) -> None:
         (row,) = await leaderboard(source)
         assert row.model == "smollm2-135m-instruct" and row.capability is None
         assert row.wh_per_1000_queries == pytest.approx(0.5)
-        # The harness's table, as far as the leaderboard reads it.
-        async with db.session() as session:
-            await session.execute(
-                text(
-                    "CREATE TABLE eval_runs (id VARCHAR(32) PRIMARY KEY, model VARCHAR(200), "
-                    "task VARCHAR(100), metrics JSON, created_at TIMESTAMP)"
-                )
-            )
-            await session.execute(
-                text("INSERT INTO eval_runs VALUES ('run_1', :m, 'ifeval', :metrics, :at)"),
-                {
-                    "m": "smollm2-135m-instruct",
-                    "metrics": json.dumps(
-                        {"prompt_level_strict_acc": {"value": 0.25, "stderr": 0.02}}
-                    ),
-                    "at": "2026-11-29 08:00:00",
-                },
-            )
+        await EvalStore(db).add_run(
+            model="smollm2-135m-instruct",
+            engine="llamacpp",
+            task="ifeval",
+            task_version="1",
+            metrics={"prompt_level_strict_acc": {"value": 0.25, "stderr": 0.02}},
+            num_items=10,
+            num_requests=10,
+            num_cached=0,
+            duration_s=1.0,
+            items_per_s=10.0,
+        )
         (row,) = await leaderboard(source)
         assert row.capability == 0.25 and row.scores["ifeval"][0].stderr == 0.02
         assert row.on_front

@@ -15,12 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeGuard
 
-from sqlalchemy import JSON, column, select, table
-from sqlalchemy.exc import DBAPIError
-
 from aicommons.energy.carbon import JOULES_PER_KWH
 from aicommons.openness.records import OpennessRecord
 from aicommons.store.database import Database
+from aicommons.store.evaluation import EvalStore
 from aicommons.store.openness import OpennessStore
 from aicommons.web.charts import scatter_chart
 
@@ -237,15 +235,6 @@ class LeaderboardSource(Protocol):
     async def openness(self) -> dict[str, list[OpennessRecord]]: ...
 
 
-_EVAL_RUNS = table(
-    "eval_runs",
-    column("model"),
-    column("task"),
-    column("metrics", JSON),
-    column("created_at"),
-)
-
-
 def runs_to_results(runs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """eval_runs rows (model, task, metrics {name: {value, stderr}}), newest first -> one lm-eval
     results document per model, keeping the newest run of each task."""
@@ -267,7 +256,7 @@ def runs_to_results(runs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, An
 
 
 class DatabaseSource:
-    """Results from the ``eval_runs`` table (when the evaluation harness created it), energy
+    """Results from the evaluation harness's ``eval_runs`` table, energy
     from ``model_energy`` and openness from ``model_openness``."""
 
     def __init__(self, db: Database) -> None:
@@ -275,13 +264,10 @@ class DatabaseSource:
         self._store = OpennessStore(db)
 
     async def results(self) -> dict[str, dict[str, Any]]:
-        query = select(_EVAL_RUNS).order_by(_EVAL_RUNS.c.created_at.desc())
-        try:
-            async with self._db.session() as session:
-                rows = (await session.execute(query)).mappings().all()
-        except DBAPIError:
-            return {}  # no evaluation tables in this database (yet)
-        return runs_to_results([dict(r) for r in rows])
+        runs = await EvalStore(self._db).runs()
+        return runs_to_results(
+            [{"model": r.model, "task": r.task, "metrics": r.metrics} for r in runs]
+        )
 
     async def energy(self) -> dict[str, EnergyFigure]:
         return {
