@@ -42,7 +42,8 @@ def test_requests_are_recorded_before_the_answer_ends(front: LiveServer) -> None
         assert payload["status"] == "ok" and payload["kind"] == "chat"
         assert payload["prompt_tokens"] == 12 and payload["completion_tokens"] > 0
         assert payload["total_ms"] >= payload["ttft_ms"] >= payload["queue_ms"] >= 0
-        assert payload["content"] is None and payload["energy"] is None
+        assert payload["content"] is None
+        assert payload["energy"]["joules"] > 0 and payload["energy"]["method"]
 
         with client.stream("POST", "/v1/completions", json=streamed_completion()) as stream:
             lines = [line for line in stream.iter_lines() if line.startswith("data: ")]
