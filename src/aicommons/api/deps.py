@@ -11,13 +11,15 @@ from aicommons.gateway.auth import Principal, bearer_token
 from aicommons.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop
+    # on every request for what is an attribute read.
     services: Services = request.app.state.services
     return services
 
 
 async def current_principal(request: Request) -> Principal:
-    services = get_services(request)
+    services: Services = request.app.state.services
     secret = bearer_token(request.headers.get("authorization"))
     return await services.authenticator.authenticate(secret)
 

@@ -51,6 +51,9 @@ class EnergyMeter(Protocol):
     @property
     def method(self) -> str: ...
 
+    @property
+    def fast(self) -> bool: ...
+
     def start(self) -> MeterToken: ...
 
     def stop(self, token: MeterToken) -> float: ...
@@ -62,6 +65,9 @@ class CounterMeter:
     """A meter over cumulative counters: subclasses say how to read them and how to diff."""
 
     method = "counter"
+    # A fast meter is read in microseconds (a clock, a small sysfs file) and may be read on
+    # the event loop; a slow one (a driver call) is read in a worker thread.
+    fast = False
 
     def _read(self) -> tuple[float, ...]:
         raise NotImplementedError
@@ -90,6 +96,7 @@ class EstimateMeter(CounterMeter):
             raise ConfigError("cpu_watts_per_core must be positive")
         self.watts_per_core = watts_per_core
         self.method = f"estimate_cpu_time_x_tdp({watts_per_core:g} W/core)"
+        self.fast = True
 
     def _read(self) -> tuple[float, ...]:
         # process_time counts every thread of the process, llama.cpp's worker threads included.
@@ -110,6 +117,7 @@ class RaplMeter(CounterMeter):
     """The RAPL package counters, in microjoules, with wrap-around undone."""
 
     method = "rapl"
+    fast = True
 
     def __init__(self, root: Path = POWERCAP) -> None:
         self.domains = find_rapl_domains(root)

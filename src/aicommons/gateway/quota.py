@@ -40,13 +40,24 @@ class Account:
     # [time, tokens] of recent requests, for the per-minute limits; tokens are updated from
     # the reservation to the real usage at finish.
     recent: deque[list[float]] = field(default_factory=deque)
+    recent_tokens: float = 0.0  # the sum of the tokens in `recent`, kept as it changes
 
     def prune(self, now: float) -> None:
         while self.recent and self.recent[0][0] <= now - _WINDOW_S:
-            self.recent.popleft()
+            self.recent_tokens -= self.recent.popleft()[1]
+
+    def remember(self, entry: list[float]) -> None:
+        self.recent.append(entry)
+        self.recent_tokens += entry[1]
+
+    def retally(self, entry: list[float], tokens: float) -> None:
+        """Replace an entry's reserved tokens by the used ones (if it is still in the window)."""
+        if self.recent and entry[0] >= self.recent[0][0]:
+            self.recent_tokens += tokens - entry[1]
+        entry[1] = tokens
 
     def tokens_last_minute(self) -> int:
-        return int(sum(tokens for _, tokens in self.recent))
+        return max(int(self.recent_tokens), 0)
 
 
 @dataclass(slots=True)
@@ -133,7 +144,7 @@ class QuotaBook:
             account.reserved += tokens
             account.parallel += 1
             entry = [now, float(tokens)]
-            account.recent.append(entry)
+            account.remember(entry)
             reservation.entries.append(entry)
         return reservation
 
@@ -144,7 +155,7 @@ class QuotaBook:
             account.parallel -= 1
             account.used_day += used
             account.used_month += used
-            entry[1] = float(used)  # the per-minute window counts what was really used
+            account.retally(entry, float(used))  # the per-minute window counts real usage
 
 
 class QuotaStage(Stage):
@@ -192,11 +203,8 @@ class QuotaStage(Stage):
         used_month = await self._usage.tokens_since(scope, scope_id, today.replace(day=1))
         account = Account(today.isoformat(), today.strftime("%Y-%m"), used_day, used_month)
         if old is not None:  # requests in flight across midnight keep their reservations
-            account.reserved, account.parallel, account.recent = (
-                old.reserved,
-                old.parallel,
-                old.recent,
-            )
+            account.reserved, account.parallel = old.reserved, old.parallel
+            account.recent, account.recent_tokens = old.recent, old.recent_tokens
         self.book.accounts[(scope, scope_id)] = account
         return account
 
