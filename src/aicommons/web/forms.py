@@ -88,8 +88,13 @@ class FieldGroup:
     fields: list[FormField] = field(default_factory=list)
 
 
+# Words a label writes as the AI Act does.
+_WORDS = {"i": "I", "iii": "III", "ai": "AI", "foss": "FOSS", "rbi": "RBI", "art": "Art."}
+
+
 def _label(name: str) -> str:
-    text = name.replace("_", " ")
+    words = [_WORDS.get(w, w) for w in name.replace(".", " ").replace("_", " ").split()]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 

@@ -66,10 +66,12 @@ async def usage_page(
     if principal.is_admin:
         tenant_id = (await services.accounts.get_tenant(tenant)).id if tenant else None
     last = datetime.now(UTC).date()
-    report = await usage_report(services, tenant_id, last - timedelta(days=days - 1), last)
+    first = last - timedelta(days=days - 1)
+    report = await usage_report(services, tenant_id, first, last)
+    period = [(first + timedelta(days=n)).isoformat() for n in range(days)]
     names = {t.id: t.name for t in tenants} or {principal.tenant_id: principal.tenant_name}
     rows = report["data"]
-    series = _tokens_per_day(rows, names, by_key=tenant_id is not None)
+    series = _tokens_per_day(rows, names, period, by_key=tenant_id is not None)
     svg = line_chart(
         series, title="Tokens per day", x_label="day (UTC)", y_label="tokens (prompt + completion)"
     )
@@ -89,17 +91,26 @@ async def usage_page(
 
 
 def _tokens_per_day(
-    rows: list[dict[str, Any]], tenant_names: dict[str, str], *, by_key: bool
+    rows: list[dict[str, Any]],
+    tenant_names: dict[str, str],
+    days: list[str],
+    *,
+    by_key: bool,
 ) -> dict[str, list[tuple[str, float]]]:
-    """One series per key (one tenant shown) or per tenant (all shown), summed per day."""
-    sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    """One series per key (one tenant shown) or per tenant (all shown), summed per day, with
+    every day of the period present (zero when idle) so the x axis is time."""
+    label: dict[str, str] = {}
+    if by_key:
+        keys_of: dict[str, set[str]] = defaultdict(set)
+        for r in rows:
+            keys_of[r["key_name"] or r["key_id"]].add(r["key_id"])
+        for name, ids in keys_of.items():  # two keys with the same name stay apart
+            label.update({i: f"{name} ({i[-6:]})" if len(ids) > 1 else name for i in ids})
+    sums: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(days, 0.0))
     for r in rows:
-        if by_key:
-            name = r["key_name"] or r["key_id"] or "no key"
-        else:
-            name = tenant_names.get(r["tenant_id"], r["tenant_id"])
-        sums[str(name)][str(r["day"])] += r["total_tokens"]
-    return {name: sorted(days.items()) for name, days in sums.items()}
+        name = label[r["key_id"]] if by_key else tenant_names.get(r["tenant_id"], r["tenant_id"])
+        sums[str(name)][str(r["day"])] = sums[str(name)].get(str(r["day"]), 0.0) + r["total_tokens"]
+    return {name: sorted(per_day.items()) for name, per_day in sums.items()}
 
 
 def _totals(rows: list[dict[str, Any]]) -> dict[str, float]:
