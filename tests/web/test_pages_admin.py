@@ -3,11 +3,16 @@ member may not open."""
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select, update
 
+from aicommons.store.database import Database
+from aicommons.store.ledger import LedgerRow
 from aicommons.testing.live import LiveServer
 from tests.web.conftest import screenshot
 from tests.web.pages import log_in
@@ -43,6 +48,45 @@ def test_ledger_lists_records_and_verifies_the_chain(
     count = int(result.inner_text().split("ok", 1)[1].split("records")[0])
     assert count >= first_seq  # every record up to the newest shown is intact
     screenshot(page, "ledger")
+
+
+async def _swap_payload(url: str, seq: int, payload: dict[str, Any] | None) -> dict[str, Any]:
+    """Replace a record's payload behind the platform's back; return the one it had."""
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+            query = select(LedgerRow.payload).where(LedgerRow.seq == seq)
+            old = dict((await conn.execute(query)).scalar_one())
+            if payload is not None:
+                await conn.execute(
+                    update(LedgerRow).where(LedgerRow.seq == seq).values(payload=payload)
+                )
+        return old
+    finally:
+        await db.close()
+
+
+def swap_payload(server: LiveServer, seq: int, payload: dict[str, Any] | None) -> dict[str, Any]:
+    # Playwright's sync API keeps an event loop on this thread: use the database from another.
+    url = server.settings.resolved_database_url
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _swap_payload(url, seq, payload)).result()
+
+
+def test_verify_names_the_first_broken_record(page: Any, server: LiveServer) -> None:
+    server.create_key("tampered")  # at least one record
+    log_in(page, server, server.admin_key, "/ui/ledger")
+    original = swap_payload(server, 1, {"action": "nothing happened"})
+    try:
+        page.click("#verify")
+        result = page.locator("#verify-result")
+        expect(result).to_contain_text("broken")
+        expect(result).to_contain_text("seq 1 (hash mismatch)")
+        screenshot(page, "ledger-broken")
+    finally:
+        swap_payload(server, 1, original)  # the live platform is shared by later tests
+    page.click("#verify")
+    expect(page.locator("#verify-result")).to_contain_text("ok")
 
 
 def test_member_gets_403_on_admin_and_ledger_pages(
