@@ -92,3 +92,19 @@ def test_a_forged_form_value_is_shown_as_an_error(
     page.click("#register")
     expect(page.locator("#form-error")).to_contain_text("Role")
     expect(page.locator("#app-name")).to_have_value("forged")
+
+
+def test_another_tenants_application_does_not_exist_for_a_member(
+    page: Any, server: LiveServer, member_key: str
+) -> None:
+    server.create_key("outsiders")
+    with server.admin() as admin:
+        created = admin.post(
+            "/v1/applications",
+            json={"name": "outsiders-app", "tenant": "outsiders", "facts": {}},
+        )
+    assert created.status_code == 201, created.text
+    log_in(page, server, member_key, "/ui/applications")
+    expect(page.locator("#applications")).not_to_contain_text("outsiders-app")
+    response = page.goto(f"{server.base_url}/ui/applications/{created.json()['id']}")
+    assert response.status == 404

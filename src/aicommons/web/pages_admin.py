@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
@@ -138,18 +138,29 @@ async def admin_revoke_key(
 # -- ledger --------------------------------------------------------------------------------
 
 
-async def _ledger_page(request: Request, user: Any, result: dict[str, Any] | None) -> Response:
+async def _ledger_page(
+    request: Request, user: Any, result: dict[str, Any] | None, before: int | None = None
+) -> Response:
+    """The newest records (below seq ``before``), as GET /admin/ledger pages them."""
     services = services_of(request)
     async with services.db.engine.connect() as conn:
-        records = await ledger_table.recent(conn, LEDGER_PAGE)
+        records = await ledger_table.recent(conn, LEDGER_PAGE, before)
+    older = records[-1].seq if len(records) == LEDGER_PAGE and records[-1].seq > 1 else None
     return render(
-        request, "ledger.html", user, records=[r.to_dict() for r in records], result=result
+        request,
+        "ledger.html",
+        user,
+        records=[r.to_dict() for r in records],
+        result=result,
+        older=older,
     )
 
 
 @router.get("/ledger")
-async def ledger_page(request: Request, user: AdminUserDep) -> Response:
-    return await _ledger_page(request, user, None)
+async def ledger_page(
+    request: Request, user: AdminUserDep, before: Annotated[int | None, Query(ge=1)] = None
+) -> Response:
+    return await _ledger_page(request, user, None, before)
 
 
 @router.post("/ledger/verify")
