@@ -98,9 +98,8 @@ async def register_application(request: Request, user: UserDep) -> Response:
         )
     except AICommonsError as exc:
         return await _list_page(request, user, exc.message, values)
-    if app.status == "refused":
-        # Stored for the record, as the API does; the page says which article refuses it.
-        user.session.flash = registration.refusal_error(app).message
+    # A refused application is stored for the record, as the API does; its page names the
+    # article that refuses it.
     return RedirectResponse(f"/ui/applications/{app.id}", status_code=303)
 
 
