@@ -138,7 +138,7 @@ def test_admin_picks_a_tenant_and_sees_its_budget(page: Any, server: LiveServer)
     server.create_key("budgeted")
     log_in(page, server, server.admin_key, "/ui/admin")
     form = page.locator("#limits-form")
-    form.locator("select[name=ident]").select_option(label="budgeted")
+    form.locator("select[name=target]").select_option(label="budgeted")
     form.locator("input[name=tokens_per_day]").fill("5000")
     form.locator("button").click()
     expect(page.locator(".flash")).to_contain_text("Limits")
@@ -148,8 +148,20 @@ def test_admin_picks_a_tenant_and_sees_its_budget(page: Any, server: LiveServer)
     with server.admin() as admin:
         assert admin.get("/admin/limits/tenant/budgeted").json()["tokens_per_day"] == 5000
 
+    key_option = form.locator("option", has_text="(budgeted, key_")
+    key_target = key_option.get_attribute("value")
+    form.locator("select[name=target]").select_option(key_target)
+    form.locator("input[name=requests_per_minute]").fill("7")
+    form.locator("button").click()
+    expect(page.locator(".flash")).to_contain_text("Limits of key")
+    with server.admin() as admin:
+        key_limits = admin.get(f"/admin/limits/key/{key_target.removeprefix('key:')}").json()
+    assert key_limits["requests_per_minute"] == 7 and key_limits["tokens_per_day"] is None
+
     page.goto(f"{server.base_url}/ui/usage")
     page.select_option("#tenant", label="budgeted")
     page.click("form[action='/ui/usage'] button")
     expect(page.locator("h1")).to_contain_text("budgeted")
     expect(page.locator("#budgets")).to_contain_text("5,000")
+    expect(page.locator("#budgets")).to_contain_text("requests per minute 7")
+    screenshot(page, "usage-admin")

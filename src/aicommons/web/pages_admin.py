@@ -92,7 +92,7 @@ async def admin_set_limits(request: Request, user: AdminUserDep) -> Response:
     """Set limits as PUT /admin/limits/{scope}/{ident} does; an empty box removes a limit."""
     form = await request.form()
     check_csrf(user, _text(form.get("csrf_token")))
-    scope, ident = _text(form.get("scope")), _text(form.get("ident"))
+    scope, _, ident = _text(form.get("target")).partition(":")
     if scope not in ("tenant", "key"):
         return _back(user, f"unknown scope {scope!r}")
     raw = {n: _text(form.get(n)).strip() for n in LIMIT_FIELDS}
