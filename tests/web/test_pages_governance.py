@@ -108,3 +108,18 @@ def test_another_tenants_application_does_not_exist_for_a_member(
     expect(page.locator("#applications")).not_to_contain_text("outsiders-app")
     response = page.goto(f"{server.base_url}/ui/applications/{created.json()['id']}")
     assert response.status == 404
+
+
+def test_admin_registers_for_a_tenant_and_sees_every_tenants_applications(
+    page: Any, server: LiveServer, member_key: str
+) -> None:
+    open_form(page, server, server.admin_key, "help-chatbot")
+    page.select_option("#app-tenant", label="members")
+    page.fill("#f-description", "Answers questions about opening hours")
+    page.check("#f-interacts_with_people")
+    page.click("#register")
+    expect(page.locator("#tier")).to_contain_text("transparency")
+    expect(page.locator("#status")).to_have_text("active")
+    expect(page.locator("#articles")).to_contain_text("Art. 50")
+    page.goto(f"{server.base_url}/ui/applications")
+    expect(page.locator("#applications tr", has_text="help-chatbot")).to_contain_text("members")

@@ -53,6 +53,7 @@ async def _list_page(
         groups=facts_form(),
         values=values or {},
         tenants=tenants,
+        tenant_names={t.id: t.name for t in tenants},
         models=models,
         error=error,
         status_code=400 if error else 200,
