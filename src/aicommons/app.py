@@ -23,7 +23,7 @@ from aicommons.api.errors import BodyLimitMiddleware, install_error_handlers
 from aicommons.api.streaming import ClientDisconnectedError
 from aicommons.config import Settings
 from aicommons.services import Services
-from aicommons.web import pages
+from aicommons.web import pages, pages_admin, pages_data, pages_governance
 from aicommons.web.sessions import SessionStore
 
 WEB = Path(__file__).parent / "web"
@@ -76,7 +76,8 @@ def install_dashboard(app: FastAPI) -> None:
     app.state.templates = Jinja2Templates(directory=WEB / "templates")
     app.state.sessions = SessionStore()
     app.mount("/ui/static", StaticFiles(directory=WEB / "static"), name="static")
-    app.include_router(pages.router)
+    for router in (pages.router, pages_admin.router, pages_data.router, pages_governance.router):
+        app.include_router(router)
 
     async def to_login(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, pages.LoginRequiredError)

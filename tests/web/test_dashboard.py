@@ -10,16 +10,9 @@ from playwright.sync_api import expect
 
 from aicommons.testing.live import LiveServer
 from tests.web.conftest import screenshot
+from tests.web.pages import log_in
 
 pytestmark = pytest.mark.slow
-
-
-def log_in(page: Any, server: LiveServer, key: str, path: str = "/ui/playground") -> None:
-    page.goto(f"{server.base_url}{path}")
-    expect(page).to_have_url(re.compile(r"/ui/login"))
-    page.fill("#key", key)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(re.escape(path)))
 
 
 def test_session_cookie_is_http_only_and_strict(
@@ -51,6 +44,8 @@ def test_playground_streams_an_answer_from_smollm2(
     meta = page.locator(".msg.assistant .meta").last
     expect(meta).to_contain_text("tokens", timeout=30_000)
     expect(meta).to_contain_text(" s")
+    # The meter's figure for this very answer (an estimate where no hardware meter exists).
+    expect(meta).to_contain_text(re.compile(r"\d J \(.+\) · [\d.e+-]+ gCO2e"))
     screenshot(page, "playground")
 
 

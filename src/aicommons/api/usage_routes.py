@@ -146,10 +146,15 @@ async def get_limits(scope: Scope, ident: str, _: AdminDep, services: ServicesDe
 async def set_limits(
     scope: Scope, ident: str, body: LimitsBody, _: AdminDep, services: ServicesDep
 ) -> LimitsBody:
+    await apply_limits(services, scope, ident, body)
+    return body
+
+
+async def apply_limits(services: Services, scope: Scope, ident: str, body: LimitsBody) -> None:
+    """Store a tenant's or key's limits and make the quota stage read them again."""
     scope_id = await _scope_id(services, scope, ident)
     await services.usage.set_limits(scope, scope_id, Limits(**body.model_dump()))
     services.quota.forget_limits()
-    return body
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -102,12 +102,21 @@ def check_csrf(user: WebUser, token: str | None) -> None:
         )
 
 
-def render(request: Request, template: str, user: WebUser | None, **context: Any) -> Response:
+def render(
+    request: Request,
+    template: str,
+    user: WebUser | None,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
     flash = None
     if user is not None and user.session.flash:
         flash, user.session.flash = user.session.flash, None
     return templates_of(request).TemplateResponse(
-        request, template, {"user": user, "flash": flash, "path": request.url.path, **context}
+        request,
+        template,
+        {"user": user, "flash": flash, "path": request.url.path, **context},
+        status_code=status_code,
     )
 
 
@@ -226,67 +235,3 @@ async def _playground_events(
         yield sse(exc.to_dict())
     finally:
         await events.aclose()
-
-
-# -- admin ---------------------------------------------------------------------------------
-
-
-@router.get("/admin")
-async def admin_page(request: Request, user: AdminUserDep) -> Response:
-    services = services_of(request)
-    engines = services.catalog.engines()
-    models = [
-        {"name": n, "healthy": await e.is_healthy(), "source": e.spec.source, **e.describe()}
-        for n, e in sorted(engines.items())
-    ]
-    tenants = await services.accounts.list_tenants()
-    keys = await services.accounts.list_keys()
-    names = {t.id: t.name for t in tenants}
-    return render(
-        request, "admin.html", user, models=models, tenants=tenants, keys=keys, tenant_names=names
-    )
-
-
-@router.post("/admin/tenants")
-async def admin_create_tenant(
-    request: Request,
-    user: AdminUserDep,
-    csrf_token: Annotated[str, Form()],
-    name: Annotated[str, Form()],
-    weight: Annotated[float, Form()] = 1.0,
-) -> Response:
-    check_csrf(user, csrf_token)
-    try:
-        await services_of(request).accounts.create_tenant(name.strip(), weight)
-        user.session.flash = f"Tenant {name.strip()} created."
-    except AICommonsError as exc:
-        user.session.flash = exc.message
-    return RedirectResponse("/ui/admin", status_code=303)
-
-
-@router.post("/admin/keys")
-async def admin_create_key(
-    request: Request,
-    user: AdminUserDep,
-    csrf_token: Annotated[str, Form()],
-    tenant: Annotated[str, Form()],
-    name: Annotated[str, Form()] = "default",
-) -> Response:
-    check_csrf(user, csrf_token)
-    accounts = services_of(request).accounts
-    owner = await accounts.get_tenant(tenant)
-    key, secret = await accounts.create_key(owner.id, name.strip() or "default")
-    # The secret is rendered once, in this response, and kept nowhere.
-    return render(request, "key_created.html", user, key=key, secret=secret, tenant=owner)
-
-
-@router.post("/admin/keys/{key_id}/revoke")
-async def admin_revoke_key(
-    request: Request, user: AdminUserDep, key_id: str, csrf_token: Annotated[str, Form()]
-) -> Response:
-    check_csrf(user, csrf_token)
-    services = services_of(request)
-    await services.accounts.revoke_key(key_id)
-    services.authenticator.forget()
-    user.session.flash = f"Key {key_id} revoked."
-    return RedirectResponse("/ui/admin", status_code=303)

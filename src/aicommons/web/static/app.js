@@ -37,7 +37,7 @@ function describeAnswer(done) {
   parts.push(`${done.seconds.toFixed(2)} s`);
   if (done.energy && done.energy.joules != null) {
     parts.push(`${done.energy.joules.toFixed(2)} J (${done.energy.method})`);
-    parts.push(`${(done.energy.gco2e * 1000).toFixed(3)} mgCO2e`);
+    if (done.energy.gco2e != null) parts.push(`${done.energy.gco2e.toPrecision(3)} gCO2e`);
   } else {
     parts.push("energy not measured");
   }
