@@ -35,14 +35,15 @@ class Connection:
         self.writer.write(request)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
-        lower = head.lower()
-        at = lower.find(b"content-length:")
-        if at >= 0:
-            end = lower.index(b"\r\n", at)
-            await self.reader.readexactly(int(lower[at + 15 : end]))
-        elif b"transfer-encoding: chunked" in lower:
+        headers = {}
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower()] = value.strip().lower()
+        if b"content-length" in headers:
+            await self.reader.readexactly(int(headers[b"content-length"]))
+        elif headers.get(b"transfer-encoding") == b"chunked":
             while True:
-                size = int((await self.reader.readuntil(b"\r\n"))[:-2], 16)
+                size = int((await self.reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16)
                 await self.reader.readexactly(size + 2)
                 if size == 0:
                     break
