@@ -87,13 +87,27 @@ class Result:
         }
 
 
+# Servers close keep-alive connections left idle for a while (uvicorn after 5 s); like any
+# HTTP client, do not reuse one idle for longer than this.
+KEEPALIVE_S = 4.0
+
+
 class Pool:
     def __init__(self, port: int) -> None:
         self.port = port
-        self.idle: list[Connection] = []
+        self.idle: list[tuple[float, Connection]] = []
+
+    def _take(self) -> Connection | None:
+        now = time.perf_counter()
+        while self.idle:
+            since, conn = self.idle.pop()
+            if now - since < KEEPALIVE_S:
+                return conn
+            conn.close()
+        return None
 
     async def run(self, request: bytes, result: Result, due: float, timeout_s: float) -> None:
-        conn = self.idle.pop() if self.idle else None
+        conn = self._take()
         try:
             if conn is None:
                 conn = await Connection.open(self.port)
@@ -109,10 +123,10 @@ class Pool:
             result.latencies_ms.append((time.perf_counter() - due) * 1000)
         else:
             result.errors += 1
-        self.idle.append(conn)
+        self.idle.append((time.perf_counter(), conn))
 
     def close(self) -> None:
-        for conn in self.idle:
+        for _, conn in self.idle:
             conn.close()
         self.idle.clear()
 
