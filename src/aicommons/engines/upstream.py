@@ -36,6 +36,7 @@ from aicommons.engines.base import (
     Usage,
     move_trailing_space,
 )
+from aicommons.engines.http_transport import LeanTransport
 from aicommons.errors import (
     AICommonsError,
     ConfigError,
@@ -129,9 +130,8 @@ class UpstreamEngine(Engine):
         return self._concurrency
 
     async def start(self) -> None:
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
         self._client = httpx.AsyncClient(
-            transport=self._transport, timeout=self._timeout, limits=limits
+            transport=self._transport or LeanTransport(), timeout=self._timeout
         )
         if self._health_interval > 0:
             self._health_task = asyncio.create_task(self._check_health_forever())
