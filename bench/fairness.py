@@ -40,7 +40,7 @@ RESULTS = Path(__file__).parent / "results"
 WP, WQ = 1, 2  # the paper's prices of an input and an output token
 WINDOW_S, STEP_S = 10.0, 5.0
 SAMPLE_S = 0.1
-SHAPE = {"step_ms": 20, "token_budget": 256, "max_batch": 64, "stream_interval": 8}
+SHAPE = {"step_ms": 20, "token_budget": 256, "max_batch": 32, "stream_interval": 8}
 WORD = "abc "  # one word is one token for the stand-in and four characters for the gateway
 
 
