@@ -103,7 +103,9 @@ def test_leaderboard_chart_and_table_without_login(page: Any, seeded: LiveServer
     page.click(f"#leaderboard a:text('{SERVED}')")
     expect(page.locator("h1")).to_have_text(SERVED)
     expect(page.locator("#licence")).to_have_text("Apache-2.0")
-    expect(page.locator("table.openness")).to_contain_text("training code")
+    # Other tests of the session may have filed more openness records for this model.
+    seeded_record = page.locator("table.openness").filter(has_text="training code")
+    expect(seeded_record).to_have_count(1)
     expect(page.locator("table.metrics").first).to_contain_text("0.0130")
     expect(page.locator("main")).to_contain_text('"num_fewshot": 0')
     screenshot(page, "leaderboard-model")
