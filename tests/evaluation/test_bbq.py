@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +10,9 @@ import pytest
 from aicommons.engines.base import LoglikelihoodResult
 from aicommons.evaluation.tasks.base import TaskOptions
 from aicommons.evaluation.tasks.bbq import BBQTask, bias_score, bias_scores, target_index
+from tests.shared_data import SHARED_DATA
 
-DATA = Path("/work/shared/data")
+DATA = SHARED_DATA
 
 
 def rec(condition: str, polarity: str, role: str, acc: float) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +14,9 @@ from aicommons.evaluation.tasks.gsm8k import (
     flexible_extract,
     strict_match,
 )
+from tests.shared_data import SHARED_DATA
 
-DATA = Path("/work/shared/data")
+DATA = SHARED_DATA
 REFERENCE = "She makes 9 * 2 = $<<9*2=18>>18 every day.\n#### 18"
 
 

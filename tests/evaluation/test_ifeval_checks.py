@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -10,8 +9,9 @@ import pytest
 
 from aicommons.evaluation.ifeval_checks import CHECKERS, count_sentences, follows, loose_variants
 from aicommons.evaluation.tasks.ifeval import score_response
+from tests.shared_data import SHARED_DATA
 
-DATA = Path("/work/shared/data/ifeval/input_data.jsonl")
+DATA = SHARED_DATA / "ifeval" / "input_data.jsonl"
 
 CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (

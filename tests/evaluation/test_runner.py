@@ -17,9 +17,10 @@ from aicommons.evaluation.tasks.base import TaskOptions
 from aicommons.evaluation.tasks.registry import create_task
 from aicommons.store.database import Database
 from aicommons.store.evaluation import EvalStore
+from tests.shared_data import SHARED_DATA
 
 pytestmark = pytest.mark.slow
-DATA = Path("/work/shared/data")
+DATA = SHARED_DATA
 SPEC = ModelSpec(
     "smollm2",
     "llamacpp",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aicommons.evaluation.metrics import MetricValue
 from aicommons.evaluation.tasks.base import TaskOptions
 from aicommons.evaluation.tasks.winobias import WinoBiasTask, parse_line, read_occupations
+from tests.shared_data import SHARED_DATA
 
-DATA = Path("/work/shared/data")
+DATA = SHARED_DATA
 OCCUPATIONS = read_occupations(DATA / "winobias")
 
 

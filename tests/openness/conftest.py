@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-SHARED = Path(
-    os.environ.get("AICOMMONS_EVAL_DATA_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "data"
-)
+from tests.shared_data import SHARED_DATA
+
+SHARED = SHARED_DATA
 
 
 @pytest.fixture(scope="session")
