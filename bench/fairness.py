@@ -34,7 +34,7 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _processes import PYTHON, aicommons_server, free_port, process, tenant_key, wait_for
+from support.processes import PYTHON, aicommons_server, free_port, process, tenant_key, wait_for
 
 RESULTS = Path(__file__).parent / "results"
 WP, WQ = 1, 2  # the paper's prices of an input and an output token

@@ -32,8 +32,8 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import closed_loop, open_loop, render_post, run
-from _processes import (
+from support.load import closed_loop, open_loop, render_post, run
+from support.processes import (
     PYTHON,
     admin_client,
     aicommons_server,

@@ -1,5 +1,6 @@
-"""Where the shared benchmark files are: ../shared/data next to the checkout (never copied into
-the repository), or AICOMMONS_EVAL_DATA_DIR, or the workplace's /work/shared/data."""
+"""Where the shared benchmark files are: AICOMMONS_EVAL_DATA_DIR, or a ``shared/data`` folder
+beside the checkout or beside one of its parent folders (they are never copied into the
+repository)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ from pathlib import Path
 
 
 def _find() -> Path:
-    candidates = [
-        os.environ.get("AICOMMONS_EVAL_DATA_DIR"),
-        Path(__file__).resolve().parents[1].parent / "shared" / "data",
-        "/work/shared/data",
-    ]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "mof_models").is_dir():
-            return Path(candidate)
-    return Path(candidates[1])  # type: ignore[arg-type]
+    configured = os.environ.get("AICOMMONS_EVAL_DATA_DIR")
+    if configured:
+        return Path(configured)
+    checkout = Path(__file__).resolve().parents[1]
+    for folder in checkout.parents:
+        if (folder / "shared" / "data").is_dir():
+            return folder / "shared" / "data"
+    return checkout.parent / "shared" / "data"
 
 
 SHARED_DATA = _find()

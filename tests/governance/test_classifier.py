@@ -1,6 +1,6 @@
 """The classifier against the reference's test cases and the edge cases around each exception.
 
-Cases follow /work/shared/reference/eu_ai_act.md, section 4 ("Test cases"), plus one case per
+Cases follow ../shared/reference/eu_ai_act.md, section 4 ("Test cases"), plus one case per
 Annex III point and per exception.
 """
 

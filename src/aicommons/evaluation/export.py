@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from aicommons.store.evaluation import EvalRun
@@ -72,7 +73,8 @@ def to_lm_eval_json(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "model": first.get("engine"),
             "model_name": first.get("model"),
             "model_args": {
-                "file": first.get("model_file"),
+                # The file's name and hash identify the weights; a local path would not travel.
+                "file": _file_name(first.get("model_file")),
                 "sha256": first.get("model_sha256"),
                 "revision": first.get("model_revision"),
                 "quantisation": first.get("quantisation"),
@@ -117,3 +119,7 @@ def to_csv(records: Sequence[Mapping[str, Any]]) -> str:
                 }
             )
     return out.getvalue()
+
+
+def _file_name(path: object) -> str | None:
+    return PurePath(str(path)).name if path else None
