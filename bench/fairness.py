@@ -446,7 +446,7 @@ def calibrate(base: str, engine_stats: str, run_id: str) -> dict[str, float]:
     }
 
 
-def summarise(name: str, fcfs: dict[str, object], vtc: dict[str, object]) -> dict[str, object]:
+def summarise(fcfs: dict[str, object], vtc: dict[str, object]) -> dict[str, object]:
     f_tp, v_tp = float(fcfs["throughput_weighted_tok_s"]), float(vtc["throughput_weighted_tok_s"])  # type: ignore[arg-type]
     return {"throughput_vtc_over_fcfs": v_tp / f_tp if f_tp else None}
 
@@ -555,7 +555,7 @@ def main() -> None:
                 entry: dict[str, object] = {
                     "note": workload.note,
                     **results,
-                    **summarise(workload.name, results["fcfs"], results["vtc"]),
+                    **summarise(results["fcfs"], results["vtc"]),
                 }
                 if workload.name == "eight_tenants":
                     alone = light_alone(workload)

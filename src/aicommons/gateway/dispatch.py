@@ -49,7 +49,6 @@ class Pool:
     in_flight: int = 0
     waiters: dict[Ticket, asyncio.Future[None]] = field(default_factory=dict)
     recent_outputs: dict[str, deque[int]] = field(default_factory=dict)
-    rejected: int = 0
 
     def wake_next(self) -> None:
         """Hand free places to the requests the queue picks, while both exist."""
@@ -121,7 +120,6 @@ class FairDispatcher:
         queue.arrive(ticket)
         if queue.waiting(ticket.tenant) > self.settings.queue_cap_per_tenant:
             queue.withdraw(ticket)
-            pool.rejected += 1
             raise self._busy(pool, "queue_full", "your organisation has too many waiting requests")
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         pool.waiters[ticket] = waiter
@@ -139,7 +137,6 @@ class FairDispatcher:
                 pool.in_flight -= 1
                 pool.wake_next()
             if isinstance(exc, TimeoutError):
-                pool.rejected += 1
                 waited = time.monotonic() - started
                 raise self._busy(
                     pool, "queue_timeout", f"waited {waited:.0f} s for a place"
