@@ -111,9 +111,12 @@ async def test_unknown_grid_country_stops_start_up(settings: Settings) -> None:
     assert (stage.grid.country, stage.grid.g_per_kwh) == ("XX", 12.5)
 
 
-async def test_a_meter_fault_never_fails_a_request(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["read-on-loop", "read-in-thread"])
+async def test_a_meter_fault_never_fails_a_request(tmp_path: Path, fast: bool) -> None:
     zone = make_zone(tmp_path, "intel-rapl:0", "package-0", 0)
-    stage = MeterStage(RaplMeter(tmp_path), grid_intensity("FR"))
+    meter = RaplMeter(tmp_path)
+    meter.fast = fast  # a slow meter (NVML) is read in a worker thread under the stage's lock
+    stage = MeterStage(meter, grid_intensity("FR"))
     first = RequestContext(principal=PRINCIPAL, model=MODEL, kind="chat")
     await stage.admit(first)
     first.dispatched_at = time.perf_counter()

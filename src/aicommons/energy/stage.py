@@ -38,22 +38,14 @@ class MeterStage(Stage):
         return cls(meter, grid_intensity(settings.grid_country, settings.grid_intensity_g_per_kwh))
 
     async def admit(self, ctx: RequestContext) -> None:
-        if self.meter.fast:  # no await: no lock needed, and no thread hop on the hot path
-            self._close_window_now()
-        else:
-            async with self._lock:
-                await self._close_window()
+        await self._close_window()
         # The energy so far belonged to the requests already running; now this one joins.
         self._live[ctx.id] = ctx
         self.attribution.open(ctx.id)
 
     async def finish(self, ctx: RequestContext) -> None:
         try:
-            if self.meter.fast:
-                self._close_window_now()
-            else:
-                async with self._lock:
-                    await self._close_window()
+            await self._close_window()
         finally:  # even if cancelled while waiting, stop accounting for this request
             self._live.pop(ctx.id, None)
             joules = self.attribution.close(ctx.id)
@@ -76,36 +68,32 @@ class MeterStage(Stage):
             "attribution": ATTRIBUTION_VERSION,
         }
 
-    def _close_window_now(self) -> None:
-        """`_close_window` for a fast meter, read on the event loop."""
+    async def _close_window(self) -> None:
+        """Read the meter and share the energy since the last read among the running requests."""
+        if self.meter.fast:  # read in microseconds on the loop: no await, so no lock needed
+            self._advance(self._read())
+            return
+        async with self._lock:
+            self._advance(await asyncio.to_thread(self._read))
+
+    def _read(self) -> tuple[MeterToken, float] | None:
+        """A new reading and the joules since the last one; None if the meter failed."""
         try:
             if self._token is None:
-                self._token = self.meter.start()
-                return
-            start = self._token.at
-            joules, self._token = self.meter.lap(self._token)
-        except Exception:
-            logger.warning("energy meter %s could not be read", self.meter.method, exc_info=True)
-            return
-        self.attribution.close_window(joules, start, self._token.at, self._spans())
-
-    async def _close_window(self) -> None:
-        """Read the meter and share the energy since the last read; call under the lock."""
-        if self._token is None:
-            try:
-                self._token = await asyncio.to_thread(self.meter.start)
-            except Exception:
-                logger.warning("energy meter %s could not start", self.meter.method, exc_info=True)
-            return
-        start = self._token.at
-        try:
-            joules, token = await asyncio.to_thread(self.meter.lap, self._token)
+                return self.meter.start(), 0.0
+            joules, token = self.meter.lap(self._token)
         except Exception:
             # A meter fault must not fail requests; the next good read covers this window.
             logger.warning("energy meter %s could not be read", self.meter.method, exc_info=True)
+            return None
+        return token, joules
+
+    def _advance(self, reading: tuple[MeterToken, float] | None) -> None:
+        if reading is None:
             return
-        self._token = token
-        self.attribution.close_window(joules, start, token.at, self._spans())
+        previous, (self._token, joules) = self._token, reading
+        if previous is not None:
+            self.attribution.close_window(joules, previous.at, self._token.at, self._spans())
 
     def _spans(self) -> dict[str, Span]:
         return {
