@@ -20,6 +20,11 @@ from aicommons.store.database import Database
 from aicommons.testing.live import LiveServer, live_server
 
 PG_URL = os.environ.get("AICOMMONS_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("AICOMMONS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SHARED_NEEDS_PG = (
+    "shared mode (Redis + PostgreSQL) is tested in the PostgreSQL pass of `make test`; "
+    "set AICOMMONS_TEST_DATABASE_URL to run it"
+)
 
 
 @contextmanager
@@ -84,3 +89,34 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def member_key(server: LiveServer) -> str:
     return server.create_key("members")
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own in the test Redis, deleted afterwards."""
+    import redis
+
+    prefix = f"test{secrets.token_hex(6)}"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match="{" + prefix + "}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def shared_settings(tmp_path: Path, db_url: str, redis_prefix: str) -> Settings:
+    """Settings of one replica of a shared platform (this test's schema and Redis prefix)."""
+    if not PG_URL:
+        pytest.skip(SHARED_NEEDS_PG)
+    return Settings(
+        data_dir=tmp_path,
+        database_url=db_url,
+        redis_url=REDIS_URL,
+        redis_prefix=redis_prefix,
+        registry_refresh_seconds=0,
+        lease_seconds=2,
+    )

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -38,6 +39,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await Services.start(settings, announce_admin_key)
         app.state.services = services
+        app.state.sessions = SessionStore(services.db)
         try:
             yield
         finally:
@@ -64,8 +66,11 @@ def create_app(
     install_dashboard(app)
 
     @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health(request: Request) -> Response:
+        """200 when this replica and what it depends on answer; 503 naming what does not."""
+        report = await request.app.state.services.health()
+        status = 200 if report["status"] == "ok" else 503
+        return Response(orjson.dumps(report), status, media_type="application/json")
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
@@ -74,7 +79,6 @@ def create_app(
 def install_dashboard(app: FastAPI) -> None:
     """The web dashboard under /ui: pages, static files, sessions, HTML errors."""
     app.state.templates = Jinja2Templates(directory=WEB / "templates")
-    app.state.sessions = SessionStore()
     app.mount("/ui/static", StaticFiles(directory=WEB / "static"), name="static")
     for router in (pages.router, pages_admin.router, pages_data.router, pages_governance.router):
         app.include_router(router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,12 +62,52 @@ class Settings(BaseSettings):
     )
     usage_flush_seconds: float = Field(default=1.0, gt=0)
 
+    redis_url: str | None = Field(
+        default=None,
+        description="Shared mode: redis://host:6379/0. Many processes and machines on one "
+        "Redis and one PostgreSQL database then act as one platform.",
+    )
+    redis_prefix: str = Field(
+        default="aic",
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_.:\-]+$",
+        description="Prefix of this platform's Redis keys (several platforms may share a Redis).",
+    )
+    lease_seconds: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=600.0,
+        description="Shared mode: how long a dead replica's reservations and places are held.",
+    )
+    workers: int = Field(default=1, ge=1, le=256, description="Worker processes of `serve`.")
+
     @field_validator("admin_key")
     @classmethod
     def _refuse_weak_admin_key(cls, value: str | None) -> str | None:
         if value is not None and len(value) < 24:
             raise ValueError("admin_key must be at least 24 characters; use a random secret")
         return value
+
+    @model_validator(mode="after")
+    def _refuse_split_state(self) -> Settings:
+        if self.redis_url and self.resolved_database_url.startswith("sqlite"):
+            raise ValueError(
+                "AICOMMONS_REDIS_URL needs a PostgreSQL AICOMMONS_DATABASE_URL: replicas share "
+                "one database, and SQLite is a file on one machine"
+            )
+        if self.workers > 1 and not self.redis_url:
+            raise ValueError(
+                f"{self.workers} workers need AICOMMONS_REDIS_URL (and PostgreSQL): without a "
+                "shared Redis each process would keep its own budgets, limits and fair-share "
+                "counters, and together they would let through more than the limits allow"
+            )
+        return self
+
+    @property
+    def shared(self) -> bool:
+        """Whether this process is one replica among many (Redis and PostgreSQL shared)."""
+        return self.redis_url is not None
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,23 +7,31 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from aicommons.admin.changes import Change, LocalChanges
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from aicommons.admin.changes import Change, ChangeBus, LocalChanges
 from aicommons.admin.service import AdminService
 from aicommons.config import Settings
 from aicommons.energy.stage import MeterStage
 from aicommons.engines.registry import EngineRegistry
 from aicommons.gateway.auth import Authenticator
 from aicommons.gateway.catalog import DEFAULT_MODELS_FILE, ModelCatalog, read_models_file
-from aicommons.gateway.dispatch import FairDispatcher, SchedulerSettings
+from aicommons.gateway.dispatch import FairDispatcher, PlatformPools, SchedulerSettings
 from aicommons.gateway.metrics import MetricsStage
 from aicommons.gateway.pipeline import Gateway, Stage
-from aicommons.gateway.quota import QuotaStage
+from aicommons.gateway.quota import LocalQuota, QuotaBackend, QuotaStage
 from aicommons.gateway.usage import UsageRecorder
 from aicommons.governance.policy import PolicyStage
 from aicommons.governance.rules import RuleSet, default_rules
 from aicommons.ledger.stage import LedgerStage
 from aicommons.ledger.writer import LedgerWriter
+from aicommons.shared.changes import RedisChanges
+from aicommons.shared.fairness import SharedScheduler
+from aicommons.shared.quota import RedisQuota
+from aicommons.shared.store import SharedStore
 from aicommons.store.accounts import Accounts
 from aicommons.store.applications import Applications
 from aicommons.store.database import Database
@@ -54,6 +62,7 @@ class Services:
     ledger: LedgerWriter
     changes: LocalChanges
     admin: AdminService
+    shared: SharedStore | None
     _resources: contextlib.AsyncExitStack
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -86,16 +95,17 @@ class Services:
             specs = [s for s in specs if s.engine != "sentence_transformers"]
         catalog = ModelCatalog(registry, specs, model_configs)
         stack.push_async_callback(catalog.close)
-        dispatcher = FairDispatcher(
-            SchedulerSettings(
-                default_policy=settings.scheduler_policy,
-                queue_cap_per_tenant=settings.scheduler_queue_cap,
-                max_wait_s=settings.scheduler_max_wait_s,
-            )
+        scheduling = SchedulerSettings(
+            default_policy=settings.scheduler_policy,
+            queue_cap_per_tenant=settings.scheduler_queue_cap,
+            max_wait_s=settings.scheduler_max_wait_s,
         )
         usage = UsageStore(db)
         recorder = UsageRecorder(usage, settings.usage_flush_seconds)
-        quota = QuotaStage(usage, recorder, settings.auth_cache_seconds)
+        changes = LocalChanges()
+        parts = _shared_parts(settings, stack, usage, recorder, changes, scheduling)
+        dispatcher = FairDispatcher(scheduling, parts.platform_pools)
+        quota = QuotaStage(usage, recorder, parts.quota, settings.auth_cache_seconds)
         metrics = MetricsStage(dispatcher)
         applications = Applications(db)
         policy = PolicyStage(applications, settings.auth_cache_seconds)
@@ -105,7 +115,6 @@ class Services:
         recorder.start()
         stack.push_async_callback(recorder.close)
         rules = await asyncio.to_thread(default_rules)
-        changes = LocalChanges()
         # Order matters: a stage's finish runs after those of later stages and sees what they
         # did (refusals, usage, energy); the ledger's runs last.
         stages: list[Stage] = [LedgerStage(ledger), metrics, policy, quota, meter]
@@ -128,7 +137,8 @@ class Services:
             rules=rules,
             ledger=ledger,
             changes=changes,
-            admin=AdminService(db, registry, changes, rules, catalog),
+            admin=AdminService(db, registry, parts.bus, rules, catalog),
+            shared=parts.store,
             _resources=stack,
         )
         changes.listen(services._forget_stale)
@@ -139,16 +149,30 @@ class Services:
 
     def _forget_stale(self, change: Change) -> None:
         """Drop what this process cached about something that changed."""
-        if change.topic in ("tenant", "key"):
+        everything = change.topic == "all"
+        if everything or change.topic in ("tenant", "key"):
             self.authenticator.forget()
-        elif change.topic == "limits":
+        if everything or change.topic == "limits":
             self.quota.forget_limits()
-        elif change.topic == "application":
-            self.policy.forget(change.id)
-        elif change.topic == "model":
-            task = asyncio.get_running_loop().create_task(self.catalog.refresh())
+        if everything or change.topic == "application":
+            self.policy.forget(None if everything else change.id)
+        if everything or change.topic == "model":
+            task = asyncio.get_running_loop().create_task(self._refresh_models())
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
+
+    async def _refresh_models(self) -> None:
+        try:
+            await self.catalog.refresh()
+        except Exception:
+            logger.exception("refreshing the model list failed")
+
+    async def health(self) -> dict[str, Any]:
+        """What this replica depends on, and whether each answers now."""
+        checks: dict[str, Any] = {"database": await _database_health(self.db)}
+        if self.shared is not None:
+            checks["redis"] = await self.shared.health()
+        return {"status": "ok" if all(c["ok"] for c in checks.values()) else "degraded", **checks}
 
     async def _refresh_models_forever(self) -> None:
         while True:
@@ -160,6 +184,48 @@ class Services:
 
     async def close(self) -> None:
         await self._resources.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What differs between one process and a replica of a shared platform."""
+
+    store: SharedStore | None
+    bus: ChangeBus
+    quota: QuotaBackend
+    platform_pools: PlatformPools | None
+
+
+def _shared_parts(
+    settings: Settings,
+    stack: contextlib.AsyncExitStack,
+    usage: UsageStore,
+    recorder: UsageRecorder,
+    changes: LocalChanges,
+    scheduling: SchedulerSettings,
+) -> _Parts:
+    """In shared mode, Redis behind the change bus, the quota and the platform-wide pools;
+    otherwise their in-process counterparts."""
+    if settings.redis_url is None:
+        return _Parts(None, changes, LocalQuota(usage, recorder), None)
+    store = SharedStore(settings.redis_url, settings.redis_prefix)
+    stack.push_async_callback(store.close)
+    bus = RedisChanges(store, changes)
+    quota = RedisQuota(store, usage, recorder, settings.lease_seconds)
+    pools = SharedScheduler(store, scheduling, settings.lease_seconds)
+    for part in (bus, quota, pools):
+        part.start()
+        stack.push_async_callback(part.close)
+    return _Parts(store, bus, quota, pools)
+
+
+async def _database_health(db: Database) -> dict[str, Any]:
+    try:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as exc:
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": True}
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -93,7 +94,10 @@ class CliFrontEnd:
         self.runner = CliRunner(env=env)
 
     def run(self, *args: str) -> Outcome:
-        result = self.runner.invoke(main, list(args))
+        # In a thread of its own: the browser tests leave an event loop in this one, and the
+        # command line starts its own with asyncio.run, as it does in a shell.
+        with ThreadPoolExecutor(1) as pool:
+            result = pool.submit(self.runner.invoke, main, list(args)).result()
         assert result.exception is None or isinstance(result.exception, SystemExit), result
         return Outcome(result.exit_code == 0, result.output)
 

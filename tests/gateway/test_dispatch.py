@@ -1,9 +1,10 @@
-"""The fair dispatcher in front of an engine that paces its tokens (no HTTP, real asyncio)."""
+"""The fair dispatcher in front of an engine that paces its tokens (no HTTP, real asyncio),
+with the pool in this process and, in shared mode, in Redis (the same behaviour from both)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 import pytest
 
@@ -21,12 +22,16 @@ from aicommons.errors import RateLimitError
 from aicommons.gateway.auth import Principal
 from aicommons.gateway.dispatch import FairDispatcher, SchedulerSettings
 from aicommons.gateway.pipeline import RequestContext
+from aicommons.shared.fairness import SharedScheduler
+from aicommons.shared.store import SharedStore
+from tests.conftest import PG_URL, REDIS_URL, SHARED_NEEDS_PG
 
 
 class PacedEngine(Engine):
     """Produces ``max_tokens`` one-token chunks, ``token_s`` apart, ``slots`` at a time."""
 
     can_chat = can_stream = True
+    shares_capacity = True  # a remote engine: in shared mode its pool is the platform's
 
     def __init__(self, slots: int = 2, token_s: float = 0.002, policy: str = "vtc") -> None:
         super().__init__(ModelSpec("paced", "paced", {"scheduler": policy}))
@@ -61,6 +66,39 @@ def context(tenant: str, weight: float = 1.0, tokens: int = 4) -> RequestContext
     return ctx
 
 
+MakeDispatcher = Callable[..., FairDispatcher]
+
+
+@pytest.fixture(params=["local", "shared"])
+async def make(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[MakeDispatcher]:
+    """Builds dispatchers (each one a replica, in shared mode) for one test."""
+    schedulers: list[SharedScheduler] = []
+    if request.param == "shared" and not PG_URL:
+        pytest.skip(SHARED_NEEDS_PG)
+
+    def build(settings: SchedulerSettings | None = None, lease_s: float = 5) -> FairDispatcher:
+        settings = settings or SchedulerSettings()
+        if request.param == "local":
+            return FairDispatcher(settings)
+        scheduler = SharedScheduler(SharedStore(REDIS_URL, redis_prefix), settings, lease_s)
+        scheduler.start()
+        schedulers.append(scheduler)
+        return FairDispatcher(settings, scheduler)
+
+    build.shared = request.param == "shared"  # type: ignore[attr-defined]
+    yield build
+    for scheduler in schedulers:
+        await scheduler.close()
+        await scheduler.store.close()
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Wait for ``condition`` (over Redis, a request takes a round trip to be queued)."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 - the state is in Redis, nobody to notify us
+            await asyncio.sleep(0.002)
+
+
 async def run_one(
     dispatcher: FairDispatcher, engine: PacedEngine, ctx: RequestContext, served: list[str]
 ) -> None:
@@ -74,15 +112,15 @@ async def run_one(
         ctx.status = "ok"
 
 
-async def test_a_tenant_alone_fills_every_slot() -> None:
-    engine, dispatcher, served = PacedEngine(slots=3), FairDispatcher(), []
+async def test_a_tenant_alone_fills_every_slot(make: MakeDispatcher) -> None:
+    engine, dispatcher, served = PacedEngine(slots=3), make(), []
     await asyncio.gather(*(run_one(dispatcher, engine, context("solo"), served) for _ in range(9)))
     assert engine.most_running == 3
     assert served == ["solo"] * 9
 
 
-async def test_backlogged_tenants_at_weights_1_to_2_share_1_to_2() -> None:
-    engine, dispatcher, served = PacedEngine(slots=1, token_s=0.0005), FairDispatcher(), []
+async def test_backlogged_tenants_at_weights_1_to_2_share_1_to_2(make: MakeDispatcher) -> None:
+    engine, dispatcher, served = PacedEngine(slots=1, token_s=0.0005), make(), []
     tasks = [
         asyncio.create_task(run_one(dispatcher, engine, context(t, w), served))
         for _ in range(60)
@@ -94,16 +132,20 @@ async def test_backlogged_tenants_at_weights_1_to_2_share_1_to_2() -> None:
     assert first.count("b") / first.count("a") == pytest.approx(2.0, rel=0.15)
 
 
-async def test_fcfs_pool_serves_in_arrival_order() -> None:
-    engine, dispatcher, served = PacedEngine(slots=1, policy="fcfs"), FairDispatcher(), []
+async def test_fcfs_pool_serves_in_arrival_order(make: MakeDispatcher) -> None:
+    engine, dispatcher, served = PacedEngine(slots=1, policy="fcfs"), make(), []
     order = ["heavy"] * 10 + ["light"] * 2
-    await asyncio.gather(*(run_one(dispatcher, engine, context(t), served) for t in order))
+    tasks = []
+    for tenant in order:  # one after the other: over Redis, "at once" has no order
+        tasks.append(asyncio.create_task(run_one(dispatcher, engine, context(tenant), served)))
+        await asyncio.sleep(0.003)
+    await asyncio.gather(*tasks)
     assert served == order
 
 
-async def test_queue_cap_gives_429_with_retry_after() -> None:
+async def test_queue_cap_gives_429_with_retry_after(make: MakeDispatcher) -> None:
     engine = PacedEngine(slots=1, token_s=0.01)
-    dispatcher = FairDispatcher(SchedulerSettings(queue_cap_per_tenant=2, max_wait_s=8))
+    dispatcher = make(SchedulerSettings(queue_cap_per_tenant=2, max_wait_s=8))
     served: list[str] = []
     results = await asyncio.gather(
         *(run_one(dispatcher, engine, context("t"), served) for _ in range(5)),
@@ -114,9 +156,9 @@ async def test_queue_cap_gives_429_with_retry_after() -> None:
     assert refused[0].code == "queue_full" and refused[0].headers["Retry-After"] == "2"
 
 
-async def test_max_wait_gives_429_and_frees_the_queue() -> None:
+async def test_max_wait_gives_429_and_frees_the_queue(make: MakeDispatcher) -> None:
     engine = PacedEngine(slots=1, token_s=0.05)
-    dispatcher = FairDispatcher(SchedulerSettings(max_wait_s=0.05))
+    dispatcher = make(SchedulerSettings(max_wait_s=0.05))
     served: list[str] = []
     results = await asyncio.gather(
         *(run_one(dispatcher, engine, context("t"), served) for _ in range(3)),
@@ -124,31 +166,88 @@ async def test_max_wait_gives_429_and_frees_the_queue() -> None:
     )
     assert sum(isinstance(r, RateLimitError) for r in results) == 2
     pool = dispatcher.pools()[0]
-    assert pool.queue.waiting() == 0 and pool.in_flight == 0
+    assert pool.num_waiting == 0 and pool.num_running == 0
 
 
-async def test_a_client_that_leaves_while_queued_frees_its_place_at_once() -> None:
-    engine, dispatcher, served = PacedEngine(slots=1, token_s=0.02), FairDispatcher(), []
+async def test_a_client_that_leaves_while_queued_frees_its_place_at_once(
+    make: MakeDispatcher,
+) -> None:
+    engine, dispatcher, served = PacedEngine(slots=1, token_s=0.02), make(), []
     first = asyncio.create_task(run_one(dispatcher, engine, context("t"), served))
+    await until(lambda: served == ["t"])
     waiting = asyncio.create_task(run_one(dispatcher, engine, context("t"), served))
-    await asyncio.sleep(0.01)
+    await until(lambda: dispatcher.pools()[0].num_waiting == 1)
     pool = dispatcher.pools()[0]
-    assert pool.queue.waiting() == 1
     waiting.cancel()
-    for _ in range(3):  # the cancellation travels through wait_for in a few loop turns
-        await asyncio.sleep(0)
-    assert pool.queue.waiting() == 0
-    await first
     with pytest.raises(asyncio.CancelledError):
-        await waiting
-    assert served == ["t"] and pool.in_flight == 0
+        await waiting  # it leaves the queue as it is cancelled
+    assert pool.num_waiting == 0
+    await first
+    assert served == ["t"] and pool.num_running == 0
 
 
-async def test_a_client_that_leaves_while_running_frees_its_slot() -> None:
-    engine, dispatcher, served = PacedEngine(slots=1, token_s=0.05), FairDispatcher(), []
+async def test_a_client_that_leaves_while_running_frees_its_slot(make: MakeDispatcher) -> None:
+    engine, dispatcher, served = PacedEngine(slots=1, token_s=0.05), make(), []
     running = asyncio.create_task(run_one(dispatcher, engine, context("a", tokens=100), served))
+    await until(lambda: served == ["a"])
     queued = asyncio.create_task(run_one(dispatcher, engine, context("b", tokens=1), served))
-    await asyncio.sleep(0.02)
+    await until(lambda: dispatcher.pools()[0].num_waiting == 1)
     running.cancel()
     await asyncio.wait_for(queued, 1)
     assert served == ["a", "b"]
+
+
+# -- several replicas on one shared pool ------------------------------------------------------
+
+
+def shared_only(make: MakeDispatcher) -> None:
+    if not getattr(make, "shared", False):
+        pytest.skip("several replicas share a pool only in shared mode")
+
+
+async def test_replicas_together_never_exceed_the_pools_places(make: MakeDispatcher) -> None:
+    shared_only(make)
+    engine = PacedEngine(slots=3, token_s=0.002)
+    replicas, served = [make(), make(), make()], []
+    await asyncio.gather(
+        *(run_one(replicas[i % 3], engine, context(f"t{i % 4}"), served) for i in range(60))
+    )
+    assert len(served) == 60
+    assert engine.most_running == 3  # the one engine saw at most its places, from 3 replicas
+
+
+async def test_a_tenant_spread_over_replicas_gets_its_share_not_more(make: MakeDispatcher) -> None:
+    shared_only(make)
+    engine = PacedEngine(slots=1, token_s=0.0005)
+    heavy_a, heavy_b, light_side = make(), make(), make()
+    served: list[str] = []
+    tasks = [
+        asyncio.create_task(run_one(replica, engine, context("heavy"), served))
+        for _ in range(30)
+        for replica in (heavy_a, heavy_b)
+    ]
+    tasks += [
+        asyncio.create_task(run_one(light_side, engine, context("light"), served))
+        for _ in range(30)
+    ]
+    await asyncio.gather(*tasks)
+    first = served[:40]  # both backlogged: equal weights share equally
+    assert first.count("light") / first.count("heavy") == pytest.approx(1.0, rel=0.25)
+
+
+async def test_a_dead_replicas_place_returns_after_its_lease(make: MakeDispatcher) -> None:
+    shared_only(make)
+    engine = PacedEngine(slots=1, token_s=0.001)
+    dead = make(lease_s=1)
+    holder = asyncio.create_task(run_one(dead, engine, context("a", tokens=10_000), []))
+    await asyncio.sleep(0.2)
+    dead_pool = dead.pools()[0]
+    assert dead_pool.num_running == 1
+    holder.cancel()  # the replica "dies": it never releases nor renews
+    scheduler = dead._platform
+    assert isinstance(scheduler, SharedScheduler)
+    await scheduler.close()
+    dead_pool.running.clear()
+    survivor, served = make(lease_s=1), []
+    await asyncio.wait_for(run_one(survivor, engine, context("b"), served), 5)
+    assert served == ["b"]

@@ -21,8 +21,10 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """A browser per test module: Playwright's sync API keeps an event loop running in this
+    thread while it is open, which asyncio tests of later modules could not share."""
     from playwright.sync_api import sync_playwright
 
     executable = os.environ.get("AICOMMONS_CHROMIUM") or shutil.which("chromium")

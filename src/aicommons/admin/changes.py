@@ -15,13 +15,14 @@ from typing import Literal, Protocol
 
 logger = logging.getLogger(__name__)
 
-Topic = Literal["tenant", "key", "limits", "model", "application"]
-TOPICS: tuple[Topic, ...] = ("tenant", "key", "limits", "model", "application")
+Topic = Literal["tenant", "key", "limits", "model", "application", "all"]
+TOPICS: tuple[Topic, ...] = ("tenant", "key", "limits", "model", "application", "all")
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """``topic`` names what changed; ``id`` which one (a tenant id, key id, ``scope:id``...)."""
+    """``topic`` names what changed; ``id`` which one (a tenant id, key id, ``scope:id``...).
+    ``all`` means anything may have changed: drop every cache."""
 
     topic: Topic
     id: str

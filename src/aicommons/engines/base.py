@@ -141,6 +141,9 @@ class Engine(ABC):  # noqa: B024 - every hook has a sensible default
     can_stream: ClassVar[bool] = False
     can_embed: ClassVar[bool] = False
     can_loglikelihood: ClassVar[bool] = False
+    # True when every gateway replica sends to the same capacity (a remote server), so the
+    # fair scheduler's pool for it is shared by the replicas; False for an engine in-process.
+    shares_capacity: ClassVar[bool] = False
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec

@@ -94,6 +94,7 @@ class UpstreamEngine(Engine):
     can_stream: ClassVar[bool] = True
     can_embed: ClassVar[bool] = True
     can_loglikelihood: ClassVar[bool] = True
+    shares_capacity: ClassVar[bool] = True
 
     def __init__(self, spec: ModelSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(spec)

@@ -33,8 +33,8 @@ class PoolCollector(Collector):
             "aicommons_pool_limit", "Most requests sent to the engine at once", labels=["pool"]
         )
         for pool in self._dispatcher.pools():
-            waiting.add_metric([pool.name], pool.queue.waiting())
-            running.add_metric([pool.name], pool.in_flight)
+            waiting.add_metric([pool.name], pool.num_waiting)
+            running.add_metric([pool.name], pool.num_running)
             limit.add_metric([pool.name], pool.limit)
         yield waiting
         yield running

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.templating import Jinja2Templates
@@ -30,7 +30,7 @@ from aicommons.gateway.auth import Principal
 from aicommons.gateway.pipeline import RequestContext
 from aicommons.services import Services
 from aicommons.store.accounts import hash_key
-from aicommons.web.sessions import COOKIE, Session, SessionStore
+from aicommons.web.sessions import COOKIE, FLASH_COOKIE, Session, SessionStore
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -65,13 +65,14 @@ def sessions_of(request: Request) -> SessionStore:
 
 
 async def optional_user(request: Request) -> WebUser | None:
-    session = sessions_of(request).get(request.cookies.get(COOKIE))
+    session = await sessions_of(request).get(request.cookies.get(COOKIE))
     if session is None:
         return None
     try:
         principal = await services_of(request).authenticator.authenticate_hash(session.key_hash)
     except AuthenticationError:
-        sessions_of(request).end(session.id)  # the key was revoked or expired: end the session
+        # The key was revoked or expired: end the session.
+        await sessions_of(request).end(session.id)
         return None
     return WebUser(session, principal)
 
@@ -109,15 +110,26 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> Response:
-    flash = None
-    if user is not None and user.session.flash:
-        flash, user.session.flash = user.session.flash, None
-    return templates_of(request).TemplateResponse(
+    flash = request.cookies.get(FLASH_COOKIE) if user is not None else None
+    response = templates_of(request).TemplateResponse(
         request,
         template,
-        {"user": user, "flash": flash, "path": request.url.path, **context},
+        {"user": user, "flash": unquote(flash) if flash else None, "path": request.url.path}
+        | context,
         status_code=status_code,
     )
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/ui")
+    return response
+
+
+def redirect_with_flash(path: str, message: str) -> Response:
+    """A redirect whose next page shows ``message`` once."""
+    response = RedirectResponse(path, status_code=303)
+    response.set_cookie(
+        FLASH_COOKIE, quote(message[:500]), max_age=60, httponly=True, samesite="strict", path="/ui"
+    )
+    return response
 
 
 def _same_origin(request: Request) -> bool:
@@ -147,7 +159,7 @@ async def login(
         await services_of(request).authenticator.authenticate(key.strip())
     except AuthenticationError as exc:
         return render(request, "login.html", None, next=_safe_next(next), error=exc.message)
-    session = sessions_of(request).create(hash_key(key.strip()))
+    session = await sessions_of(request).create(hash_key(key.strip()))
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE,
@@ -167,7 +179,7 @@ def _safe_next(path: str) -> str:
 @router.post("/logout")
 async def logout(request: Request, user: UserDep, csrf_token: Annotated[str, Form()]) -> Response:
     check_csrf(user, csrf_token)
-    sessions_of(request).end(user.session.id)
+    await sessions_of(request).end(user.session.id)
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.datastructures import FormData
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from aicommons.admin.commands import (
     KeyCreate,
@@ -26,7 +26,14 @@ from aicommons.errors import AICommonsError
 from aicommons.ledger.verify import verify_chain
 from aicommons.store import ledger as ledger_table
 from aicommons.store.usage import LIMIT_FIELDS, Limits
-from aicommons.web.pages import AdminUserDep, WebUser, check_csrf, render, services_of
+from aicommons.web.pages import (
+    AdminUserDep,
+    WebUser,
+    check_csrf,
+    redirect_with_flash,
+    render,
+    services_of,
+)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -65,8 +72,7 @@ async def admin_page(request: Request, user: AdminUserDep) -> Response:
 
 
 def _back(user: WebUser, message: str) -> Response:
-    user.session.flash = message
-    return RedirectResponse("/ui/admin", status_code=303)
+    return redirect_with_flash("/ui/admin", message)
 
 
 def _text(form: FormData, name: str) -> str:

@@ -28,7 +28,15 @@ from aicommons.web.forms import (
     parse_facts,
     validation_message,
 )
-from aicommons.web.pages import MaybeUserDep, UserDep, WebUser, check_csrf, render, services_of
+from aicommons.web.pages import (
+    MaybeUserDep,
+    UserDep,
+    WebUser,
+    check_csrf,
+    redirect_with_flash,
+    render,
+    services_of,
+)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -139,12 +147,12 @@ async def complete_checklist(request: Request, user: UserDep, app_id: str) -> Re
         raise InvalidRequestError(validation_message(exc)) from None
     actor = Actor.dashboard(user.principal.key_id)
     updated = await services.admin.update_checklist(actor, app, update)
-    user.session.flash = (
+    message = (
         "Checklist complete: the application is active."
         if updated.status == "active"
         else "Checklist saved; still missing: " + "; ".join(registration.missing_for(updated))
     )
-    return RedirectResponse(f"/ui/applications/{app_id}", status_code=303)
+    return redirect_with_flash(f"/ui/applications/{app_id}", message)
 
 
 @router.get("/register")

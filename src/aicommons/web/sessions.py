@@ -1,54 +1,71 @@
-"""Dashboard sessions: a random id in an HttpOnly, SameSite=Strict cookie, mapped in memory to
-the hash of the key that logged in and a CSRF token. The key itself is never kept."""
+"""Dashboard sessions: a random id in an HttpOnly, SameSite=Strict cookie; the database keeps
+a hash of that id with the hash of the key that logged in and a CSRF token, so a session works
+on every replica and survives a restart. The key itself is never kept.
+
+One-off messages after a form ("Tenant created.") travel in a short-lived cookie of their own
+rather than in the session, so showing one writes nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aicommons.store.database import Database
+from aicommons.store.sessions import DashboardSession, SessionRows
+from aicommons.store.tables import utcnow
 
 COOKIE = "aic_session"
+FLASH_COOKIE = "aic_flash"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Session:
     id: str
     key_hash: str
     csrf_token: str
-    created_at: float = field(default_factory=time.monotonic)
-    flash: str | None = None
 
     def csrf_ok(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token, self.csrf_token)
 
 
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
 class SessionStore:
-    """In-process sessions with a fixed lifetime (a restart logs everyone out)."""
+    """Sessions with a fixed lifetime, in the database."""
 
-    def __init__(self, lifetime_s: float = 8 * 3600) -> None:
-        self._lifetime = lifetime_s
-        self._sessions: dict[str, Session] = {}
+    def __init__(self, db: Database, lifetime_s: float = 8 * 3600) -> None:
+        self._rows = SessionRows(db)
+        self._lifetime = timedelta(seconds=lifetime_s)
 
-    def create(self, key_hash: str) -> Session:
-        self._drop_expired()
+    async def create(self, key_hash: str) -> Session:
+        now = utcnow()
+        await self._rows.remove_expired(now)
         session = Session(secrets.token_urlsafe(32), key_hash, secrets.token_urlsafe(32))
-        self._sessions[session.id] = session
+        row = DashboardSession(
+            id_hash=_digest(session.id),
+            key_hash=key_hash,
+            csrf_token=session.csrf_token,
+            created_at=now,
+            expires_at=now + self._lifetime,
+        )
+        await self._rows.add(row)
         return session
 
-    def get(self, session_id: str | None) -> Session | None:
-        if not session_id:
+    async def get(self, session_id: str | None, now: datetime | None = None) -> Session | None:
+        if not session_id or len(session_id) > 100:
             return None
-        session = self._sessions.get(session_id)
-        if session is None or time.monotonic() - session.created_at > self._lifetime:
-            self._sessions.pop(session_id or "", None)
+        row = await self._rows.find(_digest(session_id))
+        if row is None:
             return None
-        return session
+        if row.expires_at <= (now or utcnow()):
+            await self._rows.remove(row.id_hash)
+            return None
+        return Session(session_id, row.key_hash, row.csrf_token)
 
-    def end(self, session_id: str) -> None:
-        self._sessions.pop(session_id, None)
-
-    def _drop_expired(self) -> None:
-        now = time.monotonic()
-        for sid in [s.id for s in self._sessions.values() if now - s.created_at > self._lifetime]:
-            del self._sessions[sid]
+    async def end(self, session_id: str) -> None:
+        await self._rows.remove(_digest(session_id))
