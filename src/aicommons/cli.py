@@ -93,10 +93,11 @@ async def models_list() -> None:
 @run_async
 async def models_add(name: str, engine: str, options: tuple[str, ...]) -> None:
     """Add a model, e.g. ``models add llama3 --engine upstream -o url=http://h:8000/v1``."""
+    from aicommons.engines.base import ModelSpec
     from aicommons.engines.registry import EngineRegistry
 
-    EngineRegistry().get(engine)
     parsed = dict(_parse_option(o) for o in options)
+    EngineRegistry().check(ModelSpec(name, engine, parsed))  # a misspelt option stops here
     spec = await with_database(lambda db: ModelConfigs(db).add(name, engine, parsed))
     await audit("model.added", spec.name, {"engine": engine, "option_names": sorted(parsed)})
     click.echo(f"added {spec.name} ({spec.engine})")

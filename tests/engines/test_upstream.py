@@ -46,7 +46,9 @@ def dead_url() -> str:
 async def started(
     *urls: str, transport: httpx.AsyncBaseTransport | None = None, **options: object
 ) -> UpstreamEngine:
-    spec = ModelSpec("m", "upstream", {"replicas": list(urls), "health_interval_s": 0, **options})
+    # A configured context length: the engine then asks no replica for its model list.
+    fields = {"replicas": list(urls), "health_interval_s": 0, "context_length": 2048, **options}
+    spec = ModelSpec("m", "upstream", fields)
     engine = UpstreamEngine(spec, transport=transport)
     await engine.start()
     return engine
@@ -234,11 +236,14 @@ async def test_injected_transport_sees_the_upstream_body_and_key() -> None:
     finally:
         await engine.close()
     assert completion.text == "mocked"
-    sent = orjson.loads(seen[0].content)
+    # first the model list (for the context length), with the key too
+    assert [r.method for r in seen] == ["GET", "POST"]
+    assert str(seen[0].url) == "http://up.test/v1/models"
+    sent = orjson.loads(seen[1].content)
     assert sent["model"] == "org/model"
     assert sent["max_tokens"] == 8
-    assert seen[0].headers["authorization"] == "Bearer secret"
-    assert str(seen[0].url) == "http://up.test/v1/chat/completions"
+    assert all(r.headers["authorization"] == "Bearer secret" for r in seen)
+    assert str(seen[1].url) == "http://up.test/v1/chat/completions"
 
 
 async def test_cancelled_request_releases_its_replica(standin: StandinUpstream) -> None:
