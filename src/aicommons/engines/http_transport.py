@@ -51,6 +51,7 @@ class _Parsed:
         self.complete = False
         self.body: list[bytes] = []
         self.received_any = False
+        self.keep_alive = False
 
     def on_message_begin(self) -> None:
         self.headers = []
@@ -71,6 +72,8 @@ class _Parsed:
     def on_message_complete(self) -> None:
         if self.head_done:
             self.complete = True
+            # asked now: llhttp resets its answer once the message is over
+            self.keep_alive = self.parser.should_keep_alive()
 
     def feed(self, data: bytes) -> None:
         self.received_any = True
@@ -175,9 +178,7 @@ class _Body(httpx.AsyncByteStream):
             return
         self._closed = True
         parsed = self._parsed
-        reusable = (
-            parsed.complete and parsed.parser.should_keep_alive() and not self._conn.reader.at_eof()
-        )
+        reusable = parsed.complete and parsed.keep_alive and not self._conn.reader.at_eof()
         if reusable:
             self._transport.release(self._key, self._conn)
         else:
