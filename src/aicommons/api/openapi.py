@@ -5,8 +5,7 @@ none of the errors the platform does send. After FastAPI has drawn the document,
 operation gets the errors it can meet, in one shared `Error` schema: 400 for any operation
 (a malformed value, or a NUL character anywhere), 413 where a body is taken; with a key:
 401, 403, 404, 429, and 409 for writes; the upstream errors where a route declares them.
-Keyed operations name the bearer scheme. Routes that parse their own body declare its
-schema with `json_body`.
+Routes that parse their own body declare its schema with `json_body`.
 """
 
 from __future__ import annotations
@@ -14,12 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
-
-from aicommons.api.deps import current_admin, current_principal
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -80,19 +75,13 @@ def _error_response(status: int) -> dict[str, Any]:
     }
 
 
-def _depends_on(dependant: Dependant, *calls: object) -> bool:
-    return dependant.call in calls or any(_depends_on(d, *calls) for d in dependant.dependencies)
-
-
-def _operation_errors(route: APIRoute | None, method: str, operation: dict[str, Any]) -> set[int]:
+def _operation_errors(path: str, method: str, operation: dict[str, Any]) -> set[int]:
     statuses = {400}
     if "requestBody" in operation:
         statuses.add(413)
-    if route is None:
-        return statuses
-    if "{" in route.path_format:
+    if "{" in path:
         statuses.add(404)
-    if _depends_on(route.dependant, current_principal, current_admin):
+    if operation.get("security"):  # FastAPI adds it for routes that take a key
         statuses |= {401, 403, 404, 429}
         if method in _WRITES:
             statuses.add(409)
@@ -123,23 +112,11 @@ def corrected_openapi(app: FastAPI) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     schemas["Error"] = ERROR_SCHEMA
-    document["components"]["securitySchemes"] = {
-        "bearer": {"type": "http", "scheme": "bearer", "description": "An API key, sk-aic-..."}
-    }
-    routes = {
-        (route.path_format, method.lower()): route
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        for method in route.methods
-    }
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             schemas.update(operation.pop(_DEFS_KEY, {}))
-            route = routes.get((path, method))
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
-            for status in sorted(_operation_errors(route, method, operation)):
+            for status in sorted(_operation_errors(path, method, operation)):
                 responses.setdefault(str(status), _error_response(status))
-            if route is not None and _depends_on(route.dependant, current_principal, current_admin):
-                operation["security"] = [{"bearer": []}]
     return document
