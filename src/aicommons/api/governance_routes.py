@@ -197,7 +197,9 @@ class MarkdownResponse(Response):
     media_type = "text/markdown; charset=utf-8"
 
 
-_MARKDOWN = {200: {"description": "A Markdown document.", "content": {"text/markdown": {}}}}
+_MARKDOWN: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A Markdown document.", "content": {"text/markdown": {}}}
+}
 
 
 @router.get(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,7 +30,7 @@ class RequestTimeoutError(AICommonsError):
     error_type = "invalid_request_error"
 
 
-def _error_sender(error: AICommonsError, close: bool) -> Callable[[Send], object]:
+def _error_sender(error: AICommonsError, close: bool) -> Callable[[Send], Awaitable[None]]:
     headers = [(b"content-type", b"application/json")]
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
     if close:
