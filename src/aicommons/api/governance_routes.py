@@ -194,12 +194,10 @@ async def _model_info(services: Services, engine: Engine) -> documents.ModelInfo
 
 
 class MarkdownResponse(Response):
-    media_type = "text/markdown; charset=utf-8"
+    media_type = "text/markdown"  # Starlette adds the charset
 
 
-_MARKDOWN: dict[int | str, dict[str, Any]] = {
-    200: {"description": "A Markdown document.", "content": {"text/markdown": {}}}
-}
+_MARKDOWN: dict[int | str, dict[str, Any]] = {200: {"description": "A Markdown document."}}
 
 
 @router.get(
