@@ -3,8 +3,9 @@ do not import each other in a cycle. Imports inside functions count too.
 
 Layers, lowest first (DESIGN.md's table): the exception tree and settings; engines (the one
 contract, and values such as ModelSpec); the store; the domain packages; the admin service
-(one write path for every front end); the services that wire them; the HTTP and dashboard front ends; the app factory and the command line. A module
-that imports click defines commands: it belongs to the command-line layer wherever it lives.
+(one write path for every front end); the services that wire them; the HTTP and dashboard
+front ends; the app factory and the command line. A module that imports click defines
+commands: it belongs to the command-line layer wherever it lives.
 """
 
 from __future__ import annotations
@@ -49,9 +50,8 @@ def command_modules() -> frozenset[str]:
     for path in SOURCE.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import) and any(a.name == "click" for a in node.names):
-                found.add(module_name(path))
-            elif isinstance(node, ast.ImportFrom) and node.module == "click":
+            plain = isinstance(node, ast.Import) and any(a.name == "click" for a in node.names)
+            if plain or (isinstance(node, ast.ImportFrom) and node.module == "click"):
                 found.add(module_name(path))
     return frozenset(found)
 

@@ -51,8 +51,8 @@ from aicommons.errors import (
 logger = logging.getLogger(__name__)
 
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-# The context assumed when neither the operator nor the upstream says (small on purpose: a
-# longer prompt is refused with a message that names the `context_length` option).
+# The context assumed when neither the operator (`context_length`) nor the upstream's model
+# list says: small on purpose, so that every reservation stays bounded.
 DEFAULT_UPSTREAM_CONTEXT = 4096
 
 
