@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint pytest pytest-postgres install browser
+.PHONY: run test lint pytest pytest-postgres install browser nginx
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,15 @@ run: $(STAMP)
 	$(BIN)/aicommons serve
 
 ## Run every check: lint, types, and the whole test suite on SQLite and on PostgreSQL.
-test: $(STAMP) browser lint pytest pytest-postgres
+test: $(STAMP) browser nginx lint pytest pytest-postgres
 
 ## The dashboard tests drive Debian's chromium (Playwright's own browser download is not used).
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+## The upstream tests put Debian's nginx (a reverse proxy, TLS, gzip) in front of a stand-in.
+nginx:
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -20,11 +20,14 @@ from aicommons.api import (
     openai_routes,
     usage_routes,
 )
-from aicommons.api.errors import BodyLimitMiddleware, install_error_handlers
+from aicommons.api.errors import UnexpectedErrorMiddleware, install_error_handlers
+from aicommons.api.openapi import install_openapi
+from aicommons.api.request_guards import RequestGuardMiddleware
 from aicommons.api.streaming import ClientDisconnectedError
 from aicommons.config import Settings
 from aicommons.services import Services
 from aicommons.web import pages, pages_admin, pages_data, pages_governance
+from aicommons.web.security_headers import SecurityHeadersMiddleware
 from aicommons.web.sessions import SessionStore
 
 WEB = Path(__file__).parent / "web"
@@ -72,7 +75,15 @@ def create_app(
         status = 200 if report["status"] == "ok" else 503
         return Response(orjson.dumps(report), status, media_type="application/json")
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # The last added runs first: unexpected errors are caught around everything else.
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_read_timeout_s,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(UnexpectedErrorMiddleware)
+    install_openapi(app)
     return app
 
 

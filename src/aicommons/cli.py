@@ -47,6 +47,7 @@ def serve(host: str | None, port: int | None) -> None:
     """Serve the API and the models."""
     import uvicorn
 
+    from aicommons.api.http_server import uvicorn_options
     from aicommons.app import create_app
 
     settings = Settings()
@@ -67,8 +68,8 @@ def serve(host: str | None, port: int | None) -> None:
         port=settings.port,
         log_level="info",
         loop="uvloop",
-        http="httptools",
         access_log=False,
+        **uvicorn_options(settings),  # httptools, with deadlines for slow clients
     )
 
 

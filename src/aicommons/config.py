@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Longest wait for a place before a 429."
     )
     usage_flush_seconds: float = Field(default=1.0, gt=0)
+    header_read_timeout_s: float = Field(
+        default=10.0, gt=0, description="Time a client has to send a request's head."
+    )
+    body_read_timeout_s: float = Field(
+        default=20.0, gt=0, description="Time a client has to send a request's body."
+    )
 
     redis_url: str | None = Field(
         default=None,

@@ -11,7 +11,7 @@ import pytest
 
 from aicommons.testing.live import LiveServer
 from aicommons.testing.standin import standin_in_thread
-from tests.admin.front_ends import FRONT_ENDS, FrontEnd
+from tests.admin.front_ends import FRONT_ENDS, DashboardFrontEnd, FrontEnd
 
 pytestmark = pytest.mark.slow
 
@@ -137,3 +137,11 @@ def test_a_tenant_with_a_weight_from_any_front_end_can_chat(
             headers={"authorization": f"Bearer {key}"},
         )
     assert reply.status_code == 200, reply.text
+
+
+def test_dashboard_ledger_refuses_a_page_number_out_of_range(server: LiveServer) -> None:
+    dashboard = FRONT_ENDS["dashboard"](server)
+    assert isinstance(dashboard, DashboardFrontEnd)
+    response = dashboard.client.get("/ui/ledger", params={"before": 2**63})
+    assert response.status_code == 400
+    assert dashboard.client.get("/ui/ledger", params={"before": 2**63 - 1}).status_code == 200

@@ -19,8 +19,9 @@ from aicommons.engines.base import (
     SamplingParams,
     TextChunk,
 )
-from aicommons.engines.upstream import UpstreamEngine
+from aicommons.engines.upstream import UpstreamEngine, context_length_in
 from aicommons.errors import (
+    ConfigError,
     EngineUnavailableError,
     InvalidRequestError,
     UpstreamError,
@@ -46,7 +47,9 @@ def dead_url() -> str:
 async def started(
     *urls: str, transport: httpx.AsyncBaseTransport | None = None, **options: object
 ) -> UpstreamEngine:
-    spec = ModelSpec("m", "upstream", {"replicas": list(urls), "health_interval_s": 0, **options})
+    # A configured context length: the engine then asks no replica for its model list.
+    fields = {"replicas": list(urls), "health_interval_s": 0, "context_length": 2048, **options}
+    spec = ModelSpec("m", "upstream", fields)
     engine = UpstreamEngine(spec, transport=transport)
     await engine.start()
     return engine
@@ -234,11 +237,14 @@ async def test_injected_transport_sees_the_upstream_body_and_key() -> None:
     finally:
         await engine.close()
     assert completion.text == "mocked"
-    sent = orjson.loads(seen[0].content)
+    # first the model list (for the context length), with the key too
+    assert [r.method for r in seen] == ["GET", "POST"]
+    assert str(seen[0].url) == "http://up.test/v1/models"
+    sent = orjson.loads(seen[1].content)
     assert sent["model"] == "org/model"
     assert sent["max_tokens"] == 8
-    assert seen[0].headers["authorization"] == "Bearer secret"
-    assert str(seen[0].url) == "http://up.test/v1/chat/completions"
+    assert all(r.headers["authorization"] == "Bearer secret" for r in seen)
+    assert str(seen[1].url) == "http://up.test/v1/chat/completions"
 
 
 async def test_cancelled_request_releases_its_replica(standin: StandinUpstream) -> None:
@@ -262,3 +268,69 @@ async def test_cancelled_request_releases_its_replica(standin: StandinUpstream) 
         assert engine.replicas[0].in_flight == 0
     finally:
         await engine.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:secret@up.test/v1",
+        "http://up.test/v1?token=secret",
+        "ftp://up.test/v1",
+        "up.test/v1",
+    ],
+)
+def test_a_url_with_credentials_or_no_http_scheme_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match="option 'url'"):
+        UpstreamEngine(ModelSpec("m", "upstream", {"url": url}))
+
+
+async def test_credentials_are_sent_but_never_described() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.method == "GET":
+            return httpx.Response(200, json={"data": [{"id": "m", "max_model_len": 32768}]})
+        body = {
+            "choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+        }
+        return httpx.Response(200, json=body)
+
+    options = {
+        "replicas": ["http://a.test/v1", {"url": "http://b.test/v1", "api_key": "own-key"}],
+        "api_key": "model-key",
+        "headers": {"X-Org": "physics"},
+        "health_interval_s": 0,
+    }
+    engine = UpstreamEngine(ModelSpec("m", "upstream", options), httpx.MockTransport(answer))
+    await engine.start()
+    try:
+        assert engine.context_length == 32768  # from the first replica's model list
+        await asyncio.gather(*(engine.generate(CHAT) for _ in range(4)))
+    finally:
+        await engine.close()
+    keys = {r.url.host: r.headers["authorization"] for r in seen}
+    assert keys == {"a.test": "Bearer model-key", "b.test": "Bearer own-key"}
+    assert all(r.headers["x-org"] == "physics" for r in seen)
+    described = str(engine.describe())
+    assert "key" not in described.lower().replace("upstream_model", "")
+    assert "physics" not in described
+
+
+@pytest.mark.parametrize(
+    ("listing", "expected"),
+    [
+        (b'{"data": [{"id": "m", "max_model_len": 8192}]}', 8192),
+        (b'{"data": [{"id": "m", "context_length": 2048}]}', 2048),
+        (b'{"data": [{"id": "other", "max_model_len": 1}, {"id": "m", "max_model_len": 3}]}', 3),
+        (b'{"data": [{"id": "served-under-another-name", "max_model_len": 4000}]}', 4000),
+        (b'{"data": [{"id": "a", "max_model_len": 1}, {"id": "b", "max_model_len": 2}]}', None),
+        (b'{"data": [{"id": "m", "max_model_len": true}]}', None),
+        (b'{"data": [{"id": "m", "max_model_len": "8192"}]}', None),
+        (b"not json", None),
+        (b"[]", None),
+    ],
+)
+def test_context_length_in_a_model_list(listing: bytes, expected: int | None) -> None:
+    assert context_length_in(listing, "m") == expected

@@ -64,6 +64,8 @@ def echo_logprobs(llm: Any, prompt: str) -> dict[str, Any]:
 
 def vllm_like(llm: Any, seen: list[dict[str, Any]]) -> httpx.MockTransport:
     def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # the model list, as vLLM gives it
+            return httpx.Response(200, json={"data": [{"id": "remote", "max_model_len": 2048}]})
         body = orjson.loads(request.content)
         seen.append(body)
         if not body.get("echo"):
@@ -105,6 +107,8 @@ async def test_upstream_agrees_with_the_embedded_engine(llm: Any) -> None:
 
 async def test_an_upstream_without_prompt_logprobs_gets_a_clear_error() -> None:
     def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json={"data": []})
         return httpx.Response(200, json={"choices": [{"index": 0, "text": "x", "logprobs": None}]})
 
     spec = ModelSpec("remote", "upstream", {"url": "http://x.test/v1", "health_interval_s": 0})

@@ -16,7 +16,6 @@ from aicommons.evaluation.leaderboard import (
     DatabaseSource,
     EnergyFigure,
     build_rows,
-    chart,
     leaderboard,
     main_scores,
     metrics_of,
@@ -28,6 +27,7 @@ from aicommons.store.database import Database
 from aicommons.store.evaluation import EvalStore
 from aicommons.store.openness import OpennessStore
 from aicommons.testing.live import LiveServer
+from aicommons.web.charts import leaderboard_chart
 from tests.openness.conftest import SHARED
 
 # -- Pareto front (pure) ---------------------------------------------------------------------
@@ -117,7 +117,7 @@ def test_rows_combine_scores_energy_and_openness() -> None:
     assert [r.on_front for r in rows] == [True, True, False]
     served = build_rows(results, energy, {}, models=["new-model"])
     assert served[-1].model == "new-model" and served[-1].capability is None
-    svg = chart(rows)
+    svg = leaderboard_chart(rows)
     assert svg.startswith("<svg") and "small" in svg and 'class="front"' in svg
 
 

@@ -80,3 +80,42 @@ def test_model_added_with_the_cli_appears_in_a_running_server(
         assert seen
     finally:
         assert runner.invoke(main, ["models", "remove", "cli-added"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("lines", "named"),
+    [
+        (['engine = "upstream"', 'url = "http://x/v1"', 'schedular = "vtc"'], "'schedular'"),
+        (['engine = "upstream"', 'url = "http://x/v1"', 'scheduler = "fair"'], "'scheduler'"),
+        (['engine = "upstream"', 'url = "http://x/v1"', "concurrency = 0"], "'concurrency'"),
+        (['engine = "upstream"', 'url = "http://u:secret@x/v1"'], "credentials"),
+        (['engine = "llamacpp"', 'path = "m.gguf"', "n_ctxx = 4096"], "'n_ctxx'"),
+        (['engine = "llamacpp"', 'file = "m.gguf"'], "'file' needs"),
+        (['engine = "sentence_transformers"', 'pakage = "x"'], "'pakage'"),
+        (['engine = "nonesuch"'], "unknown engine 'nonesuch'"),
+    ],
+)
+def test_a_misspelt_or_invalid_option_stops_loading_and_names_the_key(
+    tmp_path: Path, lines: list[str], named: str
+) -> None:
+    path = tmp_path / "models.toml"
+    path.write_text("\n".join(["[[models]]", 'name = "m"', *lines, ""]))
+    with pytest.raises(ConfigError, match="model m") as caught:
+        read_models_file(path)
+    assert named in str(caught.value)
+
+
+def test_models_add_refuses_a_misspelt_option_before_storing_it(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AICOMMONS_DATABASE_URL", db_url)
+    monkeypatch.setenv("AICOMMONS_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    args = ["models", "add", "typo", "--engine", "upstream", "-o", "url=http://x/v1"]
+    refused = runner.invoke(main, [*args, "-o", "read_timout_s=3"])
+    assert refused.exit_code != 0
+    assert "unknown option 'read_timout_s'" in refused.output
+    listed = runner.invoke(main, ["models", "list"])
+    assert "typo" not in listed.output
+    assert runner.invoke(main, [*args, "-o", "read_timeout_s=3"]).exit_code == 0
+    assert "typo" in runner.invoke(main, ["models", "list"]).output

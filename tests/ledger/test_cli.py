@@ -33,14 +33,16 @@ def test_cli_writes_are_ledgered_and_verify(run: CliRunner, db_url: str) -> None
     secret = invoke(run, "keys", "create", "physics", "--name", "alice").strip().splitlines()[-1]
     key_id = invoke(run, "keys", "list").split()[0]
     invoke(run, "keys", "revoke", key_id)
-    invoke(run, "models", "add", "far", "--engine", "upstream", "-o", "api_key=sk-hidden")
+    far = ["-o", "url=http://127.0.0.1:9/v1", "-o", "api_key=sk-hidden"]
+    invoke(run, "models", "add", "far", "--engine", "upstream", *far)
 
     tail = [json.loads(line) for line in invoke(run, "ledger", "tail", "-n", "3").splitlines()]
     assert [r["payload"]["action"] for r in tail] == ["key.created", "key.revoked", "model.added"]
     assert [r["seq"] for r in tail] == [2, 3, 4]
     assert all(r["payload"]["via"].startswith("cli") for r in tail)
     assert tail[1]["payload"]["target"] == key_id
-    assert tail[2]["payload"]["details"] == {"engine": "upstream", "option_names": ["api_key"]}
+    details = {"engine": "upstream", "option_names": ["api_key", "url"]}
+    assert tail[2]["payload"]["details"] == details
     everything = invoke(run, "ledger", "tail", "-n", "100")
     assert secret not in everything and "sk-hidden" not in everything
 

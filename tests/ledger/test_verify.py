@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import Executable, delete, update
 
+from aicommons.ledger.records import computed_hash
 from aicommons.ledger.verify import verify_chain
 from aicommons.ledger.writer import LedgerWriter
 from aicommons.store.database import Database
@@ -93,7 +94,7 @@ async def test_a_consistently_rehashed_record_breaks_the_next_link(db: Database)
         db,
         update(LedgerRow)
         .where(LedgerRow.seq == 10)
-        .values(payload=forged_payload, hash=forged.computed_hash()),
+        .values(payload=forged_payload, hash=computed_hash(forged)),
     )
     result = await verify_chain(db, page_size=7)
     assert (result.ok, result.broken_seq, result.reason) == (False, 11, "broken link")

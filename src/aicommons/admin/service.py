@@ -29,7 +29,7 @@ from aicommons.admin.commands import (
 )
 from aicommons.engines.base import ModelSpec
 from aicommons.engines.registry import EngineRegistry
-from aicommons.errors import ConflictError, InvalidRequestError, NotFoundError
+from aicommons.errors import ConfigError, ConflictError, InvalidRequestError, NotFoundError
 from aicommons.governance.classifier import classify
 from aicommons.governance.registration import (
     Checklist,
@@ -237,6 +237,10 @@ class AdminService:
                 f"unknown engine {command.engine!r}; installed: {known}", param="engine"
             )
         spec = ModelSpec(command.name, command.engine, command.options, source="database")
+        try:  # without a running server nothing starts the engine: its options are checked here
+            self._registry.check(spec)
+        except ConfigError as exc:
+            raise InvalidRequestError(str(exc), param="options") from None
 
         async def persist() -> None:
             async with self._write(actor, "admin.model.added") as w:

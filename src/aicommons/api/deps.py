@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from aicommons.errors import PermissionDeniedError
 from aicommons.gateway.auth import Principal, bearer_token
@@ -18,14 +19,21 @@ async def get_services(request: Request) -> Services:
     return services
 
 
-async def current_principal(request: Request) -> Principal:
+# Declares the bearer scheme in the OpenAPI document; the header is parsed by `bearer_token`,
+# whose errors say what is wrong with it.
+_bearer_scheme = HTTPBearer(auto_error=False, description="An API key: sk-aic-...")
+
+
+async def current_principal(
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+) -> Principal:
     services: Services = request.app.state.services
     secret = bearer_token(request.headers.get("authorization"))
     return await services.authenticator.authenticate(secret)
 
 
-async def current_admin(request: Request) -> Principal:
-    principal = await current_principal(request)
+async def current_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_admin:
         raise PermissionDeniedError("This needs an admin key.", code="admin_required")
     return principal

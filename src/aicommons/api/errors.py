@@ -1,4 +1,4 @@
-"""OpenAI-format error responses, and the body-size limit, for the whole app."""
+"""OpenAI-format error responses for the whole app, including its unexpected errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aicommons.errors import AICommonsError, InvalidRequestError, PayloadTooLargeError
+from aicommons.errors import AICommonsError, InvalidRequestError
 
 logger = logging.getLogger(__name__)
 
@@ -77,48 +77,42 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         error = _http_error(exc.status_code, str(exc.detail))
+        error.headers = dict(exc.headers or {})  # e.g. Allow on a 405
         return error_page(request, error) if _is_page(request) else error_response(error)
-
-    async def on_unexpected(_: Request, exc: Exception) -> Response:
-        logger.exception("unhandled error", exc_info=exc)
-        return error_response(
-            AICommonsError("The server had an error while processing your request.")
-        )
 
     app.add_exception_handler(AICommonsError, on_platform_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_unexpected)
 
 
-class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` with a 413, by Content-Length or while streaming."""
+class UnexpectedErrorMiddleware:
+    """Answers an unhandled exception with a 500 in OpenAI format and keeps the connection.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Starlette's own last-resort handler re-raises after answering, and uvicorn then drops the
+    kept-alive connection, so a client's next request on it would fail. An error after the
+    answer has started cannot be answered; it is re-raised and the connection closes.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = PayloadTooLargeError(
-            f"The request body is larger than the limit of {self.max_bytes} bytes.",
-            code="request_too_large",
-        )
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await error_response(too_large)(scope, receive, send)
-                return
-        received = 0
+        started = False
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise too_large
-            return message
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
 
-        await self.app(scope, limited_receive, send)
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception:
+            if started:
+                raise
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            error = AICommonsError("The server had an error while processing your request.")
+            await error_response(error)(scope, receive, send)

@@ -13,13 +13,14 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from aicommons.admin.commands import ApplicationRegistration
 from aicommons.admin.service import Actor
 from aicommons.api.deps import PrincipalDep, ServicesDep
+from aicommons.engines.base import Engine
 from aicommons.errors import InvalidRequestError, PermissionDeniedError
 from aicommons.gateway.auth import Principal
 from aicommons.governance import documents, registration
@@ -35,7 +36,9 @@ ModelName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class ApplicationCreate(ApplicationRegistration):
-    tenant: str | None = Field(default=None, description="admin keys only: tenant id or name")
+    tenant: str | None = Field(
+        default=None, min_length=1, max_length=100, description="admin keys only: tenant id or name"
+    )
 
 
 class ApplicationPublic(BaseModel):
@@ -165,18 +168,25 @@ async def _doc_input(services: Services, app: Application) -> documents.AppDocIn
     )
 
 
-async def _model_info(services: Services, name: str) -> documents.ModelInfo:
-    engine = services.catalog.get(name)
+async def _model_info(services: Services, engine: Engine) -> documents.ModelInfo:
     return await asyncio.to_thread(documents.describe_model, engine)
 
 
-def _markdown(text: str) -> Response:
-    return Response(text, media_type="text/markdown; charset=utf-8")
+class MarkdownResponse(Response):
+    media_type = "text/markdown"  # Starlette adds the charset
 
 
-@router.get("/applications/{app_id}/model-card")
+_MARKDOWN: dict[int | str, dict[str, Any]] = {200: {"description": "A Markdown document."}}
+
+
+@router.get(
+    "/applications/{app_id}/model-card", response_class=MarkdownResponse, responses=_MARKDOWN
+)
 async def model_card(
-    app_id: str, principal: PrincipalDep, services: ServicesDep, model: str | None = None
+    app_id: str,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    model: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> Response:
     app = await _owned(services, principal, app_id)
     name = model or (app.models[0] if app.models else None)
@@ -184,13 +194,15 @@ async def model_card(
         raise InvalidRequestError("the application names no model; pass ?model=NAME", param="model")
     if app.models and name not in app.models:
         raise InvalidRequestError(f"the application does not use {name!r}", param="model")
-    info = await _model_info(services, name)
-    return _markdown(documents.model_card(await _doc_input(services, app), info))
+    # One answer for unknown models and those the key may not use (no probing of names).
+    engine = services.gateway.visible_engine(principal, name)
+    info = await _model_info(services, engine)
+    return MarkdownResponse(documents.model_card(await _doc_input(services, app), info))
 
 
-@router.get("/applications/{app_id}/annex-iv")
+@router.get("/applications/{app_id}/annex-iv", response_class=MarkdownResponse, responses=_MARKDOWN)
 async def annex_iv(app_id: str, principal: PrincipalDep, services: ServicesDep) -> Response:
     app = await _owned(services, principal, app_id)
     served = services.catalog.engines()
-    infos = [await _model_info(services, m) for m in app.models if m in served]
-    return _markdown(documents.annex_iv(await _doc_input(services, app), infos))
+    infos = [await _model_info(services, served[m]) for m in app.models if m in served]
+    return MarkdownResponse(documents.annex_iv(await _doc_input(services, app), infos))

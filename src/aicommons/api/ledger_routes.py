@@ -18,7 +18,9 @@ async def recent_records(
     _: AdminDep,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="only records below this seq")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="only records below this seq")
+    ] = None,
 ) -> dict[str, Any]:
     """The newest records, newest first; pass ``next_before`` as ``before`` for older ones."""
     async with services.db.engine.connect() as conn:

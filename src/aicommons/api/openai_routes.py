@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from aicommons.api.deps import PrincipalDep, ServicesDep
+from aicommons.api.openapi import error_responses, json_body
 from aicommons.api.schemas import ChatCompletionBody, CompletionBody, EmbeddingBody, parse_body
 from aicommons.api.streaming import (
     SSE_DONE,
@@ -22,7 +23,14 @@ from aicommons.api.streaming import (
     sse,
     until_disconnect,
 )
-from aicommons.engines.base import Completion, Finish, GenerationRequest, StreamEvent, TextChunk
+from aicommons.engines.base import (
+    Completion,
+    Engine,
+    Finish,
+    GenerationRequest,
+    StreamEvent,
+    TextChunk,
+)
 from aicommons.errors import AICommonsError
 from aicommons.gateway.pipeline import Gateway, RequestContext
 
@@ -37,31 +45,43 @@ def json_response(
     )
 
 
+def model_entry(name: str, engine: Engine) -> dict[str, Any]:
+    """What any key may know of a model: its id, owner and context length. Engine details
+    (servers, health, load) are for operators, in GET /admin/models."""
+    return {
+        "id": name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "aicommons",
+        "context_length": engine.context_length,
+    }
+
+
 @router.get("/models")
 async def list_models(principal: PrincipalDep, services: ServicesDep) -> Response:
     models = services.gateway.visible_models(principal)
-    data = [
-        {"id": name, "object": "model", "created": 0, "owned_by": "aicommons", **engine.describe()}
-        for name, engine in sorted(models.items())
-    ]
+    data = [model_entry(name, engine) for name, engine in sorted(models.items())]
     return json_response({"object": "list", "data": data})
 
 
 @router.get("/models/{model_id:path}")
 async def get_model(model_id: str, principal: PrincipalDep, services: ServicesDep) -> Response:
-    engine = services.gateway.visible_engine(principal, model_id)
     return json_response(
-        {
-            "id": model_id,
-            "object": "model",
-            "created": 0,
-            "owned_by": "aicommons",
-            **engine.describe(),
-        }
+        model_entry(model_id, services.gateway.visible_engine(principal, model_id))
     )
 
 
-@router.post("/chat/completions")
+# What a generation route answers besides errors: JSON, or server-sent events with stream.
+_GENERATED = {
+    200: {
+        "description": "The answer (JSON), or with stream=true a text/event-stream of chunks.",
+        "content": {"application/json": {}, "text/event-stream": {}},
+    },
+    **error_responses(502, 503, 504),
+}
+
+
+@router.post("/chat/completions", responses=_GENERATED, openapi_extra=json_body(ChatCompletionBody))
 async def chat_completions(
     request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
@@ -95,7 +115,7 @@ async def chat_completions(
     )
 
 
-@router.post("/completions")
+@router.post("/completions", responses=_GENERATED, openapi_extra=json_body(CompletionBody))
 async def completions(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     body = parse_body(CompletionBody, await request.body())
     ctx = RequestContext(principal=principal, model=body.model, kind="completion")
@@ -127,7 +147,9 @@ async def completions(request: Request, principal: PrincipalDep, services: Servi
     )
 
 
-@router.post("/embeddings")
+@router.post(
+    "/embeddings", responses=error_responses(502, 503, 504), openapi_extra=json_body(EmbeddingBody)
+)
 async def embeddings(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     body = parse_body(EmbeddingBody, await request.body())
     ctx = RequestContext(principal=principal, model=body.model, kind="embedding")

@@ -40,7 +40,9 @@ class StreamOptions(StrictModel):
 Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
 TopP = Annotated[float, Field(gt=0.0, le=1.0)]
 Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
-PositiveInt = Annotated[int, Field(ge=1)]
+# Integers are bounded so that no engine, JSON encoder or database column overflows.
+PositiveInt = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Seed = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 ModelName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -49,7 +51,7 @@ class SamplingFields(StrictModel):
     temperature: Temperature | None = None
     top_p: TopP | None = None
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
-    seed: int | None = None
+    seed: Seed | None = None
     presence_penalty: Penalty | None = None
     frequency_penalty: Penalty | None = None
     n: Literal[1] | None = None

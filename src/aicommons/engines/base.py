@@ -11,6 +11,10 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aicommons.errors import ConfigError
+
 Role = Literal["system", "user", "assistant", "tool", "developer"]
 
 
@@ -123,6 +127,50 @@ def move_trailing_space(context: str, continuation: str) -> tuple[str, str]:
     return stripped, context[len(stripped) :] + continuation
 
 
+# Output tokens a request may use when it names no max_tokens: its reservation against
+# budgets is bounded by this (per model: the `default_max_tokens` option).
+DEFAULT_MAX_TOKENS = 512
+
+
+class EngineOptions(BaseModel):
+    """Options every model takes, whatever its engine; an engine's `Options` adds its own.
+
+    Unknown keys are refused, so a misspelt option is an error naming it, not a default.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scheduler: Literal["vtc", "fcfs"] | None = Field(
+        default=None, description="Fair-scheduling policy of the model's pool."
+    )
+    max_in_flight: int | None = Field(
+        default=None, ge=1, description="Requests dispatched at once (default: the engine's)."
+    )
+    default_max_tokens: int = Field(
+        default=DEFAULT_MAX_TOKENS,
+        ge=1,
+        le=1_000_000,
+        description="Output tokens of a request that names no max_tokens.",
+    )
+
+
+def validate_options(
+    options_class: type[EngineOptions], model: str, options: Mapping[str, Any]
+) -> EngineOptions:
+    """Check ``options`` against an engine's `Options`; a `ConfigError` names the bad key."""
+    try:
+        return options_class.model_validate(dict(options))
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        key = ".".join(str(part) for part in error["loc"]) or "options"
+        if error["type"] == "extra_forbidden":
+            known = ", ".join(sorted(options_class.model_fields))
+            raise ConfigError(
+                f"model {model}: unknown option {key!r}; this engine takes: {known}"
+            ) from None
+        raise ConfigError(f"model {model}: option {key!r}: {error['msg']}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     """How one served model is configured: its public name, engine and engine options."""
@@ -144,9 +192,17 @@ class Engine(ABC):  # noqa: B024 - every hook has a sensible default
     # True when every gateway replica sends to the same capacity (a remote server), so the
     # fair scheduler's pool for it is shared by the replicas; False for an engine in-process.
     shares_capacity: ClassVar[bool] = False
+    # The options this engine takes; a subclass with its own keys sets its own model.
+    Options: ClassVar[type[EngineOptions]] = EngineOptions
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
+        self.options = validate_options(self.Options, spec.name, spec.options)
+
+    @property
+    def default_max_tokens(self) -> int:
+        """Output tokens of a request that names no max_tokens (its bounded reservation)."""
+        return self.options.default_max_tokens
 
     @property
     def context_length(self) -> int | None:

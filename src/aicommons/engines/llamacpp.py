@@ -34,6 +34,7 @@ from aicommons.engines.base import (
     Usage,
     move_trailing_space,
 )
+from aicommons.engines.llamacpp_options import LlamaCppOptions
 from aicommons.engines.llamacpp_scoring import (
     TokenPair,
     fit_to_window,
@@ -86,6 +87,7 @@ class LlamaCppEngine(Engine):
     can_complete: ClassVar[bool] = True
     can_stream: ClassVar[bool] = True
     can_loglikelihood: ClassVar[bool] = True
+    Options = LlamaCppOptions
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)

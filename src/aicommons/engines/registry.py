@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from aicommons.engines.base import Engine, ModelSpec
+from aicommons.engines.base import Engine, EngineOptions, ModelSpec, validate_options
 from aicommons.errors import ConfigError
 
 ENTRY_POINT_GROUP = "aicommons.engines"
@@ -37,6 +37,15 @@ class EngineRegistry:
                 raise ConfigError(f"unknown engine {name!r}; installed engines: {known}")
             self._classes[name] = entry_point.load()
         return self._classes[name]
+
+    def check(self, spec: ModelSpec) -> EngineOptions:
+        """Validate ``spec``'s options against its engine's `Options` without starting it;
+        a `ConfigError` names the unknown engine or the bad option."""
+        try:
+            engine_class = self.get(spec.engine)
+        except ConfigError as exc:
+            raise ConfigError(f"model {spec.name}: {exc}") from None
+        return validate_options(engine_class.Options, spec.name, spec.options)
 
     def create(self, spec: ModelSpec) -> Engine:
         return self.get(spec.engine)(spec)

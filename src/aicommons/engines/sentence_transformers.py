@@ -11,8 +11,19 @@ import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
-from aicommons.engines.base import EmbeddingResult, Engine, ModelSpec
+from pydantic import Field
+
+from aicommons.engines.base import EmbeddingResult, Engine, EngineOptions, ModelSpec
 from aicommons.errors import ConfigError
+
+
+class SentenceTransformersOptions(EngineOptions):
+    """Where the model folder is."""
+
+    path: str | None = Field(default=None, description="A sentence-transformers model folder.")
+    package: str | None = Field(
+        default=None, description="A Python package with the folder as its model/ directory."
+    )
 
 
 def _packaged_model_dir(package: str) -> Path:
@@ -25,6 +36,7 @@ class SentenceTransformersEngine(Engine):
     """Options: ``path`` (a model folder) or ``package`` (a package with a ``model/`` folder)."""
 
     can_embed: ClassVar[bool] = True
+    Options = SentenceTransformersOptions
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)

@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl
 import time
-from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import httpx
@@ -37,6 +38,7 @@ from aicommons.engines.base import (
     move_trailing_space,
 )
 from aicommons.engines.http_transport import LeanTransport
+from aicommons.engines.upstream_options import UpstreamOptions
 from aicommons.errors import (
     AICommonsError,
     ConfigError,
@@ -49,6 +51,9 @@ from aicommons.errors import (
 logger = logging.getLogger(__name__)
 
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# The context assumed when neither the operator (`context_length`) nor the upstream's model
+# list says: small on purpose, so that every reservation stays bounded.
+DEFAULT_UPSTREAM_CONTEXT = 4096
 
 
 @dataclass(slots=True)
@@ -57,33 +62,17 @@ class Replica:
 
     base_url: str
     api_key: str | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
     in_flight: int = 0
     healthy: bool = True
     last_error: str | None = None
     checked_at: float = 0.0
 
     def headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json"}
+        headers = {"content-type": "application/json", **self.extra_headers}
         if self.api_key:
             headers["authorization"] = f"Bearer {self.api_key}"
         return headers
-
-
-def _parse_replicas(options: Mapping[str, Any], model: str) -> list[Replica]:
-    raw = options.get("replicas") or ([options["url"]] if "url" in options else [])
-    replicas: list[Replica] = []
-    for item in raw:
-        if isinstance(item, str):
-            replicas.append(Replica(base_url=item.rstrip("/")))
-        elif isinstance(item, Mapping) and "url" in item:
-            replicas.append(
-                Replica(base_url=str(item["url"]).rstrip("/"), api_key=item.get("api_key"))
-            )
-        else:
-            raise ConfigError(f"model {model}: each replica needs a url")
-    if not replicas:
-        raise ConfigError(f"model {model}: an upstream model needs 'url' or 'replicas'")
-    return replicas
 
 
 class UpstreamEngine(Engine):
@@ -96,46 +85,82 @@ class UpstreamEngine(Engine):
     can_loglikelihood: ClassVar[bool] = True
     shares_capacity: ClassVar[bool] = True
 
+    Options = UpstreamOptions
+
     def __init__(self, spec: ModelSpec, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(spec)
-        options = spec.options
-        self.replicas = _parse_replicas(options, spec.name)
-        self.upstream_model = str(options.get("upstream_model", spec.name))
-        self._context_length = options.get("context_length")
-        self._concurrency = int(options.get("concurrency", 64))
+        options = self.typed_options
+        self.replicas = [
+            Replica(base_url=r.url, api_key=r.api_key, extra_headers=dict(r.headers))
+            for r in options.replica_list()
+        ]
+        self.upstream_model = options.upstream_model or spec.name
+        self._configured_context = options.context_length
+        self._reported_context: int | None = None
+        self._concurrency = options.concurrency
         # vLLM can report usage in every chunk; then a chunk of several tokens counts as such.
-        self._continuous_usage = bool(options.get("continuous_usage_stats", False))
-        self._max_attempts = int(options.get("max_attempts", len(self.replicas)))
-        self._health_interval = float(options.get("health_interval_s", 10.0))
+        self._continuous_usage = options.continuous_usage_stats
+        self._max_attempts = options.max_attempts or len(self.replicas)
+        self._health_interval = options.health_interval_s
         self._timeout = httpx.Timeout(
-            connect=float(options.get("connect_timeout_s", 5.0)),
-            read=float(options.get("read_timeout_s", 60.0)),
-            write=float(options.get("write_timeout_s", 30.0)),
-            pool=float(options.get("pool_timeout_s", 30.0)),
+            connect=options.connect_timeout_s,
+            read=options.read_timeout_s,
+            write=options.write_timeout_s,
+            pool=options.pool_timeout_s,
         )
         # Scoring uses /completions with echo (vLLM, SGLang); llama-cpp-python's server
         # reads max_tokens=0 as "no limit", so it needs loglikelihood_max_tokens = 1.
-        self._score_max_tokens = int(options.get("loglikelihood_max_tokens", 0))
-        self._score_batch = int(options.get("loglikelihood_batch", 32))
+        self._score_max_tokens = options.loglikelihood_max_tokens
+        self._score_batch = options.loglikelihood_batch
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._health_task: asyncio.Task[None] | None = None
         self._round_robin = itertools.count()
 
     @property
-    def context_length(self) -> int | None:
-        return int(self._context_length) if self._context_length is not None else None
+    def typed_options(self) -> UpstreamOptions:
+        assert isinstance(self.options, UpstreamOptions)
+        return self.options
+
+    @property
+    def context_length(self) -> int:
+        """The configured context length, else the upstream's ``max_model_len``, else a
+        conservative default, so every request's reservation has a bound."""
+        return self._configured_context or self._reported_context or DEFAULT_UPSTREAM_CONTEXT
 
     @property
     def concurrency(self) -> int:
         return self._concurrency
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            transport=self._transport or LeanTransport(), timeout=self._timeout
-        )
+        # Loading CA certificates reads files: not on the event loop.
+        transport = self._transport or await asyncio.to_thread(self._lean_transport)
+        self._client = httpx.AsyncClient(transport=transport, timeout=self._timeout)
+        if self._configured_context is None:
+            await self._ask_context_length()
         if self._health_interval > 0:
             self._health_task = asyncio.create_task(self._check_health_forever())
+
+    def _lean_transport(self) -> LeanTransport:
+        options = self.typed_options
+        verify: ssl.SSLContext | bool = options.verify_tls
+        if options.verify_tls and options.ca_file is not None:
+            try:
+                verify = ssl.create_default_context(cafile=options.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(
+                    f"model {self.spec.name}: cannot read ca_file {options.ca_file!r}: {exc}"
+                ) from exc
+        return LeanTransport(verify=verify)
+
+    async def _ask_context_length(self) -> None:
+        """Read the context length from the first replica that lists the model; an upstream
+        that is down now is asked again by the health checks."""
+        for replica in self.replicas:
+            with contextlib.suppress(httpx.HTTPError):
+                await self._read_model_list(replica, self._timeout.connect or 5.0)
+                if self._reported_context is not None:
+                    return
 
     async def close(self) -> None:
         if self._health_task is not None:
@@ -149,6 +174,7 @@ class UpstreamEngine(Engine):
         return any(r.healthy for r in self.replicas)
 
     def describe(self) -> dict[str, Any]:
+        """For operators: the servers without credentials (URLs never hold any)."""
         return {
             **super().describe(),
             "upstream_model": self.upstream_model,
@@ -167,17 +193,26 @@ class UpstreamEngine(Engine):
 
     async def check_replica(self, replica: Replica) -> bool:
         """Ask the replica for its model list; mark it healthy if it answers below 500."""
-        assert self._client is not None
         try:
-            response = await self._client.get(
-                f"{replica.base_url}/models", headers=replica.headers(), timeout=5.0
-            )
-            ok = response.status_code < 500
-            error = None if ok else f"health check answered {response.status_code}"
+            status = await self._read_model_list(replica, 5.0)
+            ok = status < 500
+            error = None if ok else f"health check answered {status}"
         except httpx.HTTPError as exc:
             ok, error = False, f"health check failed: {type(exc).__name__}"
         self._mark(replica, ok, error)
         return ok
+
+    async def _read_model_list(self, replica: Replica, limit_s: float) -> int:
+        """GET /models; remember the context length it gives for our model. The status."""
+        assert self._client is not None, "engine not started"
+        response = await self._client.get(
+            f"{replica.base_url}/models", headers=replica.headers(), timeout=limit_s
+        )
+        if response.status_code == 200:
+            reported = context_length_in(response.content, self.upstream_model)
+            if reported is not None:
+                self._reported_context = reported
+        return response.status_code
 
     def _mark(self, replica: Replica, healthy: bool, error: str | None = None) -> None:
         if replica.healthy != healthy:
@@ -435,6 +470,23 @@ def _continuation_logprob(logprobs: dict[str, Any], start: int, end: int) -> Log
     if count == 0:
         raise ValueError("no echoed token falls inside the continuation")
     return LoglikelihoodResult(logprob=total, is_greedy=is_greedy, num_tokens=count)
+
+
+def context_length_in(model_list: bytes, model: str) -> int | None:
+    """The context length an OpenAI-style model list gives for ``model``: vLLM and SGLang
+    say ``max_model_len``, AI Commons says ``context_length``."""
+    try:
+        data = orjson.loads(model_list).get("data")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    entries = [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+    named = [e for e in entries if e.get("id") == model] or (entries if len(entries) == 1 else [])
+    for entry in named:
+        for key in ("max_model_len", "context_length"):
+            value = entry.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 1 << 24:
+                return value
+    return None
 
 
 async def _error_detail(response: httpx.Response) -> str:

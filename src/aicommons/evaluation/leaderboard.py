@@ -20,7 +20,6 @@ from aicommons.openness.records import OpennessRecord
 from aicommons.store.database import Database
 from aicommons.store.evaluation import EvalStore
 from aicommons.store.openness import OpennessStore
-from aicommons.web.charts import scatter_chart
 
 # Task -> its main metrics (lm-eval names; a filter after the comma), first one headline.
 MAIN_METRICS: dict[str, tuple[str, ...]] = {
@@ -205,21 +204,6 @@ def _mark_front(rows: Sequence[LeaderboardRow]) -> None:
     points = [(r.wh_per_1000_queries or 0.0, r.capability or 0.0) for r in placed]
     for row, on_front in zip(placed, pareto_front(points), strict=True):
         row.on_front = on_front
-
-
-def chart(rows: Sequence[LeaderboardRow]) -> str:
-    """SVG: capability against energy per 1,000 queries, the Pareto front joined."""
-    points = [
-        (r.model, r.wh_per_1000_queries, r.capability, r.on_front)
-        for r in rows
-        if r.capability is not None and r.wh_per_1000_queries is not None
-    ]
-    return scatter_chart(
-        [(m, float(x or 0), float(y or 0), f) for m, x, y, f in points],
-        title="Capability against energy",
-        x_label="Wh per 1,000 queries",
-        y_label="capability (mean main score)",
-    )
 
 
 # -- sources -------------------------------------------------------------------------------

@@ -25,8 +25,10 @@ DEFAULT_MODELS_FILE = Path(__file__).resolve().parent.parent / "default_models.t
 _RESERVED = {"name", "engine", "optional"}
 
 
-def read_models_file(path: Path) -> list[ModelSpec]:
-    """Parse a TOML or YAML file holding ``models = [{name, engine, ...options}]``."""
+def read_models_file(path: Path, registry: EngineRegistry | None = None) -> list[ModelSpec]:
+    """Parse a TOML or YAML file holding ``models = [{name, engine, ...options}]``; each
+    model's options are checked against its engine's, so a misspelt key stops loading."""
+    registry = registry or EngineRegistry()
     text = path.read_text(encoding="utf-8")
     data: Any = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     entries = (data or {}).get("models", [])
@@ -39,9 +41,12 @@ def read_models_file(path: Path) -> list[ModelSpec]:
             logger.warning("skipping model %s: package %s is not installed", entry["name"], package)
             continue
         options = {k: v for k, v in entry.items() if k not in _RESERVED}
-        specs.append(
-            ModelSpec(name=str(entry["name"]), engine=str(entry["engine"]), options=options)
-        )
+        spec = ModelSpec(name=str(entry["name"]), engine=str(entry["engine"]), options=options)
+        try:
+            registry.check(spec)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        specs.append(spec)
     return specs
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -193,17 +194,37 @@ class Gateway:
 
     async def _estimate(
         self, ctx: RequestContext, engine: Engine, request: GenerationRequest
-    ) -> None:
-        """Prompt tokens and the most output tokens, for reservations made before dispatch."""
+    ) -> GenerationRequest:
+        """Count the prompt, check that it fits the model's context, and bound the new tokens.
+
+        A request without ``max_tokens`` gets the model's ``default_max_tokens`` (at most
+        what its context leaves): every request reaches the quota stage with a bounded
+        reservation, and the engine is asked for no more than was reserved.
+        """
         ctx.prompt_tokens_estimate = await engine.count_prompt_tokens(request)
-        room = (engine.context_length or 0) - ctx.prompt_tokens_estimate
-        ctx.max_new_tokens = request.sampling.max_tokens or max(room, 0)
+        wanted = request.sampling.max_tokens
+        room = _room_in_context(engine.context_length, ctx.prompt_tokens_estimate, request)
+        if wanted is not None and room is not None and wanted > room[1]:
+            raise InvalidRequestError(
+                f"max_tokens is {wanted}, but the model's context of {room[0]} tokens leaves "
+                f"room for about {room[1]} after the prompt. Ask for at most {room[1]}.",
+                param="max_tokens",
+                code="context_length_exceeded",
+            )
+        if wanted is not None:
+            ctx.max_new_tokens = wanted
+            return request
+        limit = engine.default_max_tokens
+        ctx.max_new_tokens = min(limit, room[1]) if room is not None else limit
+        return dataclasses.replace(
+            request, sampling=dataclasses.replace(request.sampling, max_tokens=ctx.max_new_tokens)
+        )
 
     # -- requests ------------------------------------------------------------------------
 
     async def generate(self, ctx: RequestContext, request: GenerationRequest) -> Completion:
         engine = self.engine_for(ctx)
-        await self._estimate(ctx, engine, request)
+        request = await self._estimate(ctx, engine, request)
         async with self._admitted(ctx), self.dispatcher.slot(ctx, engine):
             ctx.dispatched_at = time.perf_counter()
             completion = await engine.generate(request)
@@ -218,7 +239,7 @@ class Gateway:
     ) -> AsyncGenerator[StreamEvent, None]:
         ctx.stream = True
         engine = self.engine_for(ctx)
-        await self._estimate(ctx, engine, request)
+        request = await self._estimate(ctx, engine, request)
         async with self._admitted(ctx), self.dispatcher.slot(ctx, engine):
             ctx.dispatched_at = time.perf_counter()
             events = engine.stream(request)
@@ -226,6 +247,10 @@ class Gateway:
             try:
                 async for event in events:
                     if isinstance(event, TextChunk):
+                        if seen + event.num_tokens > ctx.max_new_tokens:
+                            # The engine overran what was reserved: end the answer here.
+                            yield self._settle(ctx, Finish("length", self._usage_so_far(ctx, seen)))
+                            return
                         seen += event.num_tokens
                         self._count_tokens(ctx, event.num_tokens)
                     elif isinstance(event, Finish):
@@ -233,15 +258,26 @@ class Gateway:
                         missing = event.usage.completion_tokens - seen
                         if missing > 0:
                             self._count_tokens(ctx, missing)
-                        ctx.usage, ctx.finish_reason = event.usage, event.reason
-                        ctx.status = "ok"
-                        ctx.finished_at = time.perf_counter()
+                        self._settle(ctx, event)
                     yield event
             finally:
                 await events.aclose()
 
+    @staticmethod
+    def _usage_so_far(ctx: RequestContext, seen: int) -> Usage:
+        return Usage(prompt_tokens=ctx.prompt_tokens_estimate, completion_tokens=seen)
+
+    @staticmethod
+    def _settle(ctx: RequestContext, finish: Finish) -> Finish:
+        ctx.usage, ctx.finish_reason = finish.usage, finish.reason
+        ctx.status = "ok"
+        ctx.finished_at = time.perf_counter()
+        return finish
+
     async def embed(self, ctx: RequestContext, texts: list[str]) -> EmbeddingResult:
         engine = self.engine_for(ctx)
+        # Reserved against budgets like a prompt: about four characters a token.
+        ctx.prompt_tokens_estimate = sum(len(text) // 4 + 1 for text in texts)
         async with self._admitted(ctx), self.dispatcher.slot(ctx, engine):
             ctx.dispatched_at = time.perf_counter()
             result = await engine.embed(texts)
@@ -249,3 +285,20 @@ class Gateway:
             ctx.status = "ok"
             ctx.finished_at = time.perf_counter()
         return result
+
+
+def _room_in_context(
+    context: int | None, num_prompt: int, request: GenerationRequest
+) -> tuple[int, int] | None:
+    """The model's context and the tokens left after the prompt; a 400 if none are left."""
+    if context is None:
+        return None
+    if num_prompt >= context:
+        param = "messages" if request.is_chat else "prompt"
+        raise InvalidRequestError(
+            f"This model's maximum context length is {context} tokens, but your {param} "
+            f"resulted in about {num_prompt} tokens. Shorten the {param}.",
+            param=param,
+            code="context_length_exceeded",
+        )
+    return context, context - num_prompt

@@ -126,7 +126,8 @@ SyntheticMedium = Literal["audio", "image", "video", "text"]
 
 
 class FactsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a flag is a JSON boolean, not 1 or "yes"
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class GPAIModelFacts(FactsBody):

@@ -26,7 +26,7 @@ Contact = Annotated[str, Field(min_length=3, max_length=200)]
 class Checklist(BaseModel):
     """What a high-risk application must show before its keys work."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     human_oversight_contact: Contact | None = Field(
         default=None, description="Person assigned to human oversight (Arts 14, 26(2))."

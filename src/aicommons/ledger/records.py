@@ -15,7 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-GENESIS_HASH = "0" * 64
+from aicommons.store.ledger import GENESIS_HASH, ChainHead, LedgerRecord, timestamp
+
+__all__ = [
+    "GENESIS_HASH",
+    "ChainHead",
+    "Entry",
+    "LedgerRecord",
+    "canonical_json",
+    "chain",
+    "computed_hash",
+    "record_hash",
+    "timestamp",
+]
 
 
 def canonical_json(value: Any) -> bytes:
@@ -23,13 +35,6 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
-
-
-def timestamp(moment: datetime) -> str:
-    """How ``created_at`` enters the hash: ISO 8601 in UTC with microseconds."""
-    if moment.tzinfo is None:
-        raise ValueError("ledger timestamps must be timezone-aware")
-    return moment.isoformat(timespec="microseconds")
 
 
 def record_hash(prev_hash: str, kind: str, created_at: datetime, payload: Mapping[str, Any]) -> str:
@@ -51,37 +56,9 @@ class Entry:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerRecord:
-    """One chained record as stored."""
-
-    seq: int
-    prev_hash: str
-    hash: str
-    kind: str
-    created_at: datetime
-    payload: Mapping[str, Any]
-
-    def computed_hash(self) -> str:
-        return record_hash(self.prev_hash, self.kind, self.created_at, self.payload)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
-            "kind": self.kind,
-            "created_at": timestamp(self.created_at),
-            "payload": dict(self.payload),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ChainHead:
-    """Where the chain stands: the last seq and its hash (0 and the genesis hash when empty)."""
-
-    seq: int = 0
-    hash: str = GENESIS_HASH
+def computed_hash(record: LedgerRecord) -> str:
+    """What ``record``'s hash must be, given its content and its link."""
+    return record_hash(record.prev_hash, record.kind, record.created_at, record.payload)
 
 
 def chain(head: ChainHead, entries: Iterable[Entry]) -> list[LedgerRecord]:

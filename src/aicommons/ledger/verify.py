@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from aicommons.ledger.records import GENESIS_HASH, LedgerRecord
+from aicommons.ledger.records import GENESIS_HASH, LedgerRecord, computed_hash
 from aicommons.store import ledger as table
 from aicommons.store.database import Database
 
@@ -52,7 +52,7 @@ class ChainChecker:
         """None if ``record`` continues the chain, else why not (at ``expected_seq``)."""
         if record.seq != self.expected_seq:
             return "missing seq"
-        if record.computed_hash() != record.hash:
+        if computed_hash(record) != record.hash:
             return "hash mismatch"
         if record.prev_hash != self.prev_hash:
             return "broken link"

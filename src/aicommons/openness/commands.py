@@ -89,7 +89,7 @@ def openness_show(model: str, as_json: bool) -> None:
 def leaderboard_command(as_json: bool, chart: Path | None) -> None:
     """Scores, energy per 1,000 queries and openness of every evaluated or measured model."""
     from aicommons.evaluation.leaderboard import DatabaseSource, LeaderboardRow, leaderboard
-    from aicommons.evaluation.leaderboard import chart as render_chart
+    from aicommons.web.charts import leaderboard_chart as render_chart
 
     async def load() -> list[LeaderboardRow]:
         db = await _with_db(Settings())

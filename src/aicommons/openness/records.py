@@ -5,59 +5,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
 from aicommons.openness.mof import classify, is_mof_document, parse_mof
 from aicommons.openness.osai import is_osai_document, parse_osai
 from aicommons.openness.osaid import check_mof, check_osai
+from aicommons.store.openness import OpennessRecord, Source
+
+__all__ = ["OpennessFormatError", "OpennessRecord", "Source", "load_file", "load_path"]
 
 logger = logging.getLogger(__name__)
-Source = Literal["mof", "osai"]
 SUFFIXES = (".yml", ".yaml")
 
 
 class OpennessFormatError(ValueError):
     """A file that is neither a MOF nor an OSAI record."""
-
-
-@dataclass(frozen=True, slots=True)
-class OpennessRecord:
-    """What one source says about one model's openness."""
-
-    model: str
-    source: Source
-    record_name: str
-    producer: str
-    origin: str | None
-    base_model: str | None
-    licence: str | None
-    mof_class: int | None
-    mof_label: str | None
-    osai_score: float | None
-    osaid: dict[str, Any]
-    components: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def osaid_passes(self) -> bool:
-        return bool(self.osaid.get("passes"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "source": self.source,
-            "record_name": self.record_name,
-            "producer": self.producer,
-            "origin": self.origin,
-            "base_model": self.base_model,
-            "licence": self.licence,
-            "mof_class": self.mof_class,
-            "mof_label": self.mof_label,
-            "osai_score": self.osai_score,
-            "osaid": self.osaid,
-            "components": self.components,
-        }
 
 
 def record_from_document(data: Any, raw_text: str, model: str | None = None) -> OpennessRecord:

@@ -3,7 +3,8 @@ deletes them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,8 +12,46 @@ from sqlalchemy import JSON, BigInteger, String, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aicommons.ledger.records import ChainHead, LedgerRecord
 from aicommons.store.tables import Base
+
+GENESIS_HASH = "0" * 64
+
+
+def timestamp(moment: datetime) -> str:
+    """How ``created_at`` is written (and hashed): ISO 8601 in UTC with microseconds."""
+    if moment.tzinfo is None:
+        raise ValueError("ledger timestamps must be timezone-aware")
+    return moment.isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRecord:
+    """One chained record as stored (`aicommons.ledger.records` says how it is hashed)."""
+
+    seq: int
+    prev_hash: str
+    hash: str
+    kind: str
+    created_at: datetime
+    payload: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+            "kind": self.kind,
+            "created_at": timestamp(self.created_at),
+            "payload": dict(self.payload),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """Where the chain stands: the last seq and its hash (0 and the genesis hash when empty)."""
+
+    seq: int = 0
+    hash: str = GENESIS_HASH
 
 
 class LedgerRow(Base):

@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, Boolean, Float, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aicommons.openness.records import OpennessRecord, Source
 from aicommons.store.database import Database
 from aicommons.store.tables import Base, utcnow
+
+Source = Literal["mof", "osai"]
+
+
+@dataclass(frozen=True, slots=True)
+class OpennessRecord:
+    """What one source says about one model's openness."""
+
+    model: str
+    source: Source
+    record_name: str
+    producer: str
+    origin: str | None
+    base_model: str | None
+    licence: str | None
+    mof_class: int | None
+    mof_label: str | None
+    osai_score: float | None
+    osaid: dict[str, Any]
+    components: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def osaid_passes(self) -> bool:
+        return bool(self.osaid.get("passes"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "source": self.source,
+            "record_name": self.record_name,
+            "producer": self.producer,
+            "origin": self.origin,
+            "base_model": self.base_model,
+            "licence": self.licence,
+            "mof_class": self.mof_class,
+            "mof_label": self.mof_label,
+            "osai_score": self.osai_score,
+            "osaid": self.osaid,
+            "components": self.components,
+        }
 
 
 class ModelOpenness(Base):

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from aicommons.api.http_server import uvicorn_options
 from aicommons.app import create_app
 from aicommons.config import Settings
 
@@ -77,6 +78,7 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         lifespan="on",
         access_log=False,
         timeout_graceful_shutdown=5,
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True, name=f"aicommons-{settings.port}")

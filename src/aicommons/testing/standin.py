@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -194,14 +195,21 @@ class _Connection(asyncio.Protocol):
 class StandinUpstream:
     """Serve on 127.0.0.1; ``base_url`` ends in /v1 like an OpenAI base URL."""
 
-    def __init__(self, model: str = "standin", behaviour: Behaviour | None = None) -> None:
+    def __init__(
+        self,
+        model: str = "standin",
+        behaviour: Behaviour | None = None,
+        max_model_len: int | None = None,
+    ) -> None:
         self.model = model
         self.behaviour = behaviour or Behaviour()
+        self.max_model_len = max_model_len  # given in /models, as vLLM does
         self.requests = 0
         self.connections: set[asyncio.Transport] = set()
         self.tasks: set[asyncio.Future[None]] = set()
         self._server: asyncio.Server | None = None
         self.port = 0
+        self.tls = False
         self._fast = {
             "chat": _response(200, _chat_body(model)),
             "completion": _response(200, _completion_body(model)),
@@ -216,7 +224,8 @@ class StandinUpstream:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/v1"
 
     def needs_task(self, path: str) -> bool:
         b = self.behaviour
@@ -227,10 +236,12 @@ class StandinUpstream:
 
     def fast_answer(self, method: str, path: str, body: bytes) -> bytes:
         if path.endswith("/models"):
-            status = self.behaviour.models_status
+            entry: dict[str, object] = {"id": self.model, "object": "model"}
+            if self.max_model_len is not None:
+                entry["max_model_len"] = self.max_model_len
             return _response(
-                status,
-                orjson.dumps({"object": "list", "data": [{"id": self.model, "object": "model"}]}),
+                self.behaviour.models_status,
+                orjson.dumps({"object": "list", "data": [entry]}),
             )
         if path.endswith("/embeddings"):
             count = len(orjson.loads(body).get("input") or []) if body else 0
@@ -258,9 +269,13 @@ class StandinUpstream:
             return self._fast["chat_stream"] % len(payload) + payload
         return self._fast["chat" if chat else "completion"]
 
-    async def start(self, port: int = 0) -> str:
+    async def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> str:
+        """Listen on ``port`` (0: any free one), over TLS when given a server context."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Connection(self), "127.0.0.1", port)
+        self.tls = tls is not None
+        self._server = await loop.create_server(
+            lambda: _Connection(self), "127.0.0.1", port, ssl=tls
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         return self.base_url
 
@@ -275,10 +290,10 @@ class StandinUpstream:
 
 @contextlib.contextmanager
 def standin_in_thread(
-    model: str = "standin", behaviour: Behaviour | None = None
+    model: str = "standin", behaviour: Behaviour | None = None, max_model_len: int | None = None
 ) -> Iterator[StandinUpstream]:
     """Run a stand-in on its own event loop in a daemon thread (for synchronous tests)."""
-    server = StandinUpstream(model, behaviour)
+    server = StandinUpstream(model, behaviour, max_model_len)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
 

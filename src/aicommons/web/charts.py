@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from aicommons.evaluation.leaderboard import LeaderboardRow
+
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
 WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP, PAD_RIGHT = 720, 300, 64, 48, 24, 160
 
@@ -130,3 +132,18 @@ def scatter_chart(
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{colour}"{ring}/>')
         parts.append(_text(cx + 9, cy - 8, "legend", label))
     return _svg(parts, title)
+
+
+def leaderboard_chart(rows: Sequence[LeaderboardRow]) -> str:
+    """SVG: capability against energy per 1,000 queries, the Pareto front joined."""
+    points = [
+        (r.model, r.wh_per_1000_queries, r.capability, r.on_front)
+        for r in rows
+        if r.capability is not None and r.wh_per_1000_queries is not None
+    ]
+    return scatter_chart(
+        [(m, float(x or 0), float(y or 0), f) for m, x, y, f in points],
+        title="Capability against energy",
+        x_label="Wh per 1,000 queries",
+        y_label="capability (mean main score)",
+    )

@@ -15,15 +15,15 @@ from urllib.parse import quote, unquote, urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.templating import Jinja2Templates
+from pydantic import Field
 from starlette.responses import RedirectResponse, Response
 
-from aicommons.api.schemas import Message
+from aicommons.api.schemas import Message, ModelName, StrictModel, parse_body
 from aicommons.api.streaming import EventStreamResponse, sse
 from aicommons.engines.base import ChatMessage, Finish, GenerationRequest, SamplingParams, TextChunk
 from aicommons.errors import (
     AICommonsError,
     AuthenticationError,
-    InvalidRequestError,
     PermissionDeniedError,
 )
 from aicommons.gateway.auth import Principal
@@ -200,24 +200,23 @@ async def playground(request: Request, user: UserDep) -> Response:
     return render(request, "playground.html", user, models=models)
 
 
+class PlaygroundChat(StrictModel):
+    """What the playground's script sends."""
+
+    model: ModelName
+    messages: Annotated[list[Message], Field(min_length=1, max_length=500)]
+    max_tokens: Annotated[int, Field(ge=1, le=4096)] = 256
+
+
 @router.post("/api/chat")
 async def playground_chat(request: Request, user: UserDep) -> Response:
     """Stream one answer for the playground, through the same pipeline as the API."""
     check_csrf(user, request.headers.get("x-csrf-token"))
-    body = await request.json()
-    if (
-        not isinstance(body, dict)
-        or not isinstance(body.get("messages"), list)
-        or not body["messages"]
-    ):
-        raise InvalidRequestError("send {model, messages: [...]}", param="messages")
-    messages = tuple(Message.model_validate(m).to_chat_message() for m in body["messages"])
-    max_tokens = body.get("max_tokens", 256)
-    if not isinstance(max_tokens, int) or not 1 <= max_tokens <= 4096:
-        raise InvalidRequestError("max_tokens must be between 1 and 4096", param="max_tokens")
-    ctx = RequestContext(principal=user.principal, model=str(body.get("model", "")), kind="chat")
+    body = parse_body(PlaygroundChat, await request.body())
+    messages = tuple(m.to_chat_message() for m in body.messages)
+    ctx = RequestContext(principal=user.principal, model=body.model, kind="chat")
     request_ = GenerationRequest(
-        ctx.model, SamplingParams(max_tokens=max_tokens), messages=messages
+        ctx.model, SamplingParams(max_tokens=body.max_tokens), messages=messages
     )
     events = services_of(request).gateway.stream(ctx, request_)
     return EventStreamResponse(_playground_events(ctx, events, messages))

@@ -267,7 +267,9 @@ async def _ledger_page(
 
 @router.get("/ledger")
 async def ledger_page(
-    request: Request, user: AdminUserDep, before: Annotated[int | None, Query(ge=1)] = None
+    request: Request,
+    user: AdminUserDep,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
     return await _ledger_page(request, user, None, before)
 

@@ -16,10 +16,9 @@ from starlette.responses import Response
 from aicommons.api.leaderboard_routes import _rows as leaderboard_rows
 from aicommons.api.usage_routes import usage_report
 from aicommons.errors import NotFoundError
-from aicommons.evaluation.leaderboard import chart
 from aicommons.store.evaluation import EvalStore
 from aicommons.store.openness import OpennessStore
-from aicommons.web.charts import line_chart
+from aicommons.web.charts import leaderboard_chart, line_chart
 from aicommons.web.pages import MaybeUserDep, UserDep, render, services_of
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -32,7 +31,9 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 async def leaderboard_page(request: Request, user: MaybeUserDep) -> Response:
     rows = await leaderboard_rows(services_of(request))
     tasks = sorted({task for r in rows for task in r.scores})
-    return render(request, "leaderboard.html", user, rows=rows, tasks=tasks, chart_svg=chart(rows))
+    return render(
+        request, "leaderboard.html", user, rows=rows, tasks=tasks, chart_svg=leaderboard_chart(rows)
+    )
 
 
 @router.get("/leaderboard/{model:path}")
