@@ -3,12 +3,16 @@ the server, so changes show up in a running server within its refresh interval."
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import sys
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from aicommons.admin.commands import (
     KeyCreate,
@@ -16,6 +20,7 @@ from aicommons.admin.commands import (
     ModelCreate,
     TenantCreate,
     TenantUpdate,
+    problem,
     validated,
 )
 from aicommons.admin.service import Actor
@@ -43,16 +48,19 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Default 127.0.0.1 (AICOMMONS_HOST).")
 @click.option("--port", type=int, default=None, help="Default 8000 (AICOMMONS_PORT).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=None,
+    help="Worker processes: a number or 'auto' (one per core). More than one needs "
+    "AICOMMONS_REDIS_URL and a PostgreSQL AICOMMONS_DATABASE_URL (AICOMMONS_WORKERS).",
+)
+def serve(host: str | None, port: int | None, workers: str | None) -> None:
     """Serve the API and the models."""
-    import uvicorn
-
-    from aicommons.api.http_server import uvicorn_options
-    from aicommons.app import create_app
-
-    settings = Settings()
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = settings.model_copy(update=overrides)
+    overrides: dict[str, Any] = {"host": host, "port": port, "workers": _workers(workers)}
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise click.UsageError(problem(exc).message) from None
 
     def announce(secret: str) -> None:
         click.secho(
@@ -60,6 +68,35 @@ def serve(host: str | None, port: int | None) -> None:
             fg="yellow",
             err=True,
         )
+
+    if settings.workers == 1:
+        _serve_one(settings, announce)
+        return
+    from aicommons.api.http_server import run_workers
+    from aicommons.services import prepare_platform
+
+    # Migrations and the first admin key once, here, before the workers race for them.
+    asyncio.run(prepare_platform(settings, announce))
+    for name, value in (("HOST", settings.host), ("PORT", settings.port)):
+        os.environ[f"AICOMMONS_{name}"] = str(value)  # the workers read their settings from here
+    run_workers(settings, "aicommons.app:create_app")
+
+
+def _workers(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if text == "auto":
+        return os.cpu_count() or 1
+    if not text.isdigit() or int(text) < 1:
+        raise click.BadParameter(f"{text!r}: give a number of processes or 'auto'")
+    return int(text)
+
+
+def _serve_one(settings: Settings, announce: Callable[[str], None]) -> None:
+    import uvicorn
+
+    from aicommons.api.http_server import uvicorn_options
+    from aicommons.app import create_app
 
     app = create_app(settings, announce_admin_key=announce)
     uvicorn.run(
@@ -285,12 +322,60 @@ async def limits_show(tenant: str | None, key: str | None) -> None:
     echo_json((await with_database(read)).as_dict())
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--tenant", default=None, help="tenant id or name; default all tenants")
-@click.option("--days", type=int, default=30, show_default=True)
+@click.option("--days", type=int, default=30, show_default=True, help="Days back from today.")
 @click.option("--json", "as_json", is_flag=True, help="print JSON rows")
+@click.pass_context
+def usage(ctx: click.Context, tenant: str | None, days: int, as_json: bool) -> None:
+    """Tokens, requests and energy by day, model and key (`usage rebuild`: from the ledger)."""
+    if ctx.invoked_subcommand is None:
+        _show_usage(tenant, days, as_json)
+
+
+@usage.command("rebuild")
+@click.option("--since", default=None, help="First day to rebuild (YYYY-MM-DD); default all.")
+@click.option("--dry-run", is_flag=True, help="Only count the rows that would change.")
 @run_async
-async def usage(tenant: str | None, days: int, as_json: bool) -> None:
+async def usage_rebuild(since: str | None, dry_run: bool) -> None:
+    """Recompute the usage totals from the ledger (after a crash lost the last second of
+    them) and write them back; in shared mode the budgets in Redis reload them too."""
+    from aicommons.ledger.rebuild import rebuild_usage
+
+    first = None
+    if since is not None:
+        try:
+            first = date.fromisoformat(since)
+        except ValueError:
+            raise click.BadParameter(f"{since!r} is not a date like 2026-11-29") from None
+    report = await with_database(lambda db: rebuild_usage(db, first, dry_run))
+    if not dry_run:
+        await _forget_shared_usage()
+    verb = "would change" if dry_run else "changed"
+    click.echo(
+        f"{report.records} request records -> {report.rows} usage rows; "
+        f"{report.changed_rows} rows {verb}"
+    )
+
+
+async def _forget_shared_usage() -> None:
+    """Drop the day and month totals Redis holds, so that budgets reload the rebuilt ones."""
+    settings = Settings()
+    if settings.redis_url is None:
+        return
+    from aicommons.shared.store import SharedStore
+
+    store = SharedStore(settings.redis_url, settings.redis_prefix)
+    try:
+        keys = [k async for k in store.client.scan_iter(match=store.key("q", "*", "used", "*"))]
+        if keys:
+            await store.client.delete(*keys)
+    finally:
+        await store.close()
+
+
+@run_async
+async def _show_usage(tenant: str | None, days: int, as_json: bool) -> None:
     """Tokens, requests and energy by day, model and key."""
     last = datetime.now(UTC).date()
     first = last - timedelta(days=days - 1)
@@ -321,15 +406,43 @@ def ledger() -> None:
 
 
 @ledger.command("verify")
+@click.option(
+    "--expect-head",
+    default=None,
+    metavar="SEQ:HASH",
+    help="A head published earlier (`aicommons ledger head`): the chain must still hold it.",
+)
 @run_async
-async def ledger_verify() -> None:
-    """Recompute every hash and link; exit 1 naming the first broken record."""
+async def ledger_verify(expect_head: str | None) -> None:
+    """Recompute every hash and link, check the anchors; exit 1 naming the first break."""
     from aicommons.ledger.verify import verify_chain
 
-    result = await with_database(verify_chain)
+    expected = _head(expect_head) if expect_head else None
+    result = await with_database(lambda db: verify_chain(db, expect_head=expected))
     if not result.ok:
         raise click.ClickException(result.message())
     click.echo(result.message())
+
+
+def _head(text: str) -> tuple[int, str]:
+    seq, _, digest = text.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise click.BadParameter(f"{text!r} is not SEQ:HASH (e.g. 1234:3f9a...)")
+    return int(seq), digest
+
+
+@ledger.command("head")
+@run_async
+async def ledger_head() -> None:
+    """Print the chain's head as SEQ:HASH, to publish elsewhere (truncation shows against it)."""
+    from aicommons.store import ledger as table
+
+    async def read(db: Database) -> Any:
+        async with db.engine.connect() as conn:
+            return await table.read_head(conn)
+
+    head = await with_database(read)
+    click.echo(f"{head.seq}:{head.hash}")
 
 
 @ledger.command("tail")

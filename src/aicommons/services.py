@@ -234,5 +234,22 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
+async def prepare_platform(
+    settings: Settings, announce_admin_key: Callable[[str], None] | None = None
+) -> None:
+    """Bring the database to the newest schema and make sure an admin key exists, once,
+    before worker processes start (each of them then finds both done)."""
+    db = Database(settings.resolved_database_url)
+    try:
+        await db.migrate()
+        rules = await asyncio.to_thread(default_rules)
+        admin = AdminService(db, EngineRegistry(), LocalChanges(), rules)
+        secret = await admin.bootstrap_admin(settings.admin_key)
+        if secret is not None:
+            (announce_admin_key or _log_admin_key)(secret)
+    finally:
+        await db.close()
+
+
 def _log_admin_key(secret: str) -> None:
     logger.warning("admin key (shown once, stored only as a hash): %s", secret)

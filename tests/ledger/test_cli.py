@@ -59,3 +59,18 @@ def test_cli_writes_are_ledgered_and_verify(run: CliRunner, db_url: str) -> None
     result = run.invoke(main, ["ledger", "verify"])
     assert result.exit_code == 1
     assert "broken at seq 2: hash mismatch" in result.output
+
+
+def test_a_published_head_is_checked_by_verify(run: CliRunner) -> None:
+    invoke(run, "tenants", "add", "physics")
+    head = invoke(run, "ledger", "head").strip()
+    seq, _, digest = head.partition(":")
+    assert seq == "1" and len(digest) == 64
+    assert invoke(run, "ledger", "verify", "--expect-head", head).startswith("ok: 1 records")
+    invoke(run, "tenants", "add", "chemistry")  # the chain grows past the published head
+    assert invoke(run, "ledger", "verify", "--expect-head", head).startswith("ok: 2 records")
+    forged = run.invoke(main, ["ledger", "verify", "--expect-head", f"1:{'c' * 64}"])
+    assert forged.exit_code == 1 and "anchor mismatch" in forged.output
+    beyond = run.invoke(main, ["ledger", "verify", "--expect-head", f"9:{digest}"])
+    assert beyond.exit_code == 1 and "truncated" in beyond.output
+    assert run.invoke(main, ["ledger", "verify", "--expect-head", "nonsense"]).exit_code == 2

@@ -98,3 +98,33 @@ async def test_a_consistently_rehashed_record_breaks_the_next_link(db: Database)
     )
     result = await verify_chain(db, page_size=7)
     assert (result.ok, result.broken_seq, result.reason) == (False, 11, "broken link")
+
+
+async def test_a_truncated_tail_is_found_by_an_anchor(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aicommons.ledger import append
+
+    monkeypatch.setattr(append, "ANCHOR_EVERY_RECORDS", 5)
+    writer = LedgerWriter(db)
+    await writer.start()
+    for i in range(6):  # past the anchor interval: the head at N + 6 is anchored
+        await writer.append("request.completed", {"id": f"late_{i}"})
+    await writer.close()
+    assert (await verify_chain(db)).ok
+    # Removing records from the end leaves a valid, shorter chain...
+    await tamper(db, delete(LedgerRow).where(LedgerRow.seq > N + 2))
+    result = await verify_chain(db)
+    # ...which no longer reaches the head it once had.
+    assert (result.ok, result.reason, result.head_seq) == (False, "truncated", N + 2)
+    assert result.broken_seq == N + 3
+
+
+async def test_a_published_head_must_still_be_in_the_chain(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        head = (await page_after(conn, N - 1, 1))[0]
+    assert (await verify_chain(db, expect_head=(N, head.hash))).ok
+    assert not (await verify_chain(db, expect_head=(N, "b" * 64))).ok
+    await tamper(db, delete(LedgerRow).where(LedgerRow.seq == N))
+    result = await verify_chain(db, expect_head=(N, head.hash))
+    assert (result.ok, result.reason) == (False, "truncated")

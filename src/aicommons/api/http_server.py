@@ -50,7 +50,9 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _arm_head_timer(self) -> None:
-        self._head_timer = self.loop.call_later(self.header_timeout_s, self._head_is_late)
+        # Worker processes get the deadline through their (pickled) config; see `run_workers`.
+        deadline = getattr(self.config, "header_timeout_s", None) or self.header_timeout_s
+        self._head_timer = self.loop.call_later(deadline, self._head_is_late)
 
     def _disarm_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -73,3 +75,26 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         {"header_timeout_s": settings.header_read_timeout_s},
     )
     return {"http": protocol, "timeout_keep_alive": 5}
+
+
+def run_workers(settings: Settings, app: str) -> None:
+    """Serve ``app`` (an import string of an app factory) from ``settings.workers`` processes
+    sharing one listening socket, under uvicorn's supervisor, which restarts a worker that dies.
+    """
+    from uvicorn import Config
+    from uvicorn.supervisors import Multiprocess
+
+    config = Config(
+        app,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+        loop="uvloop",
+        access_log=False,
+        http=HeadDeadlineProtocol,
+        timeout_keep_alive=5,
+    )
+    config.header_timeout_s = settings.header_read_timeout_s  # type: ignore[attr-defined]
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

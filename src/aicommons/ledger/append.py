@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from aicommons.ledger.records import Entry, LedgerRecord, chain
+from aicommons.ledger.records import ChainHead, Entry, LedgerRecord, chain
 from aicommons.store import ledger as table
 from aicommons.store.database import Database
 
 CHAIN_LOCK = "aicommons.ledger"
+# A new anchor (a head kept aside, to detect a truncated tail) once the newest is this old or
+# this many records behind.
+ANCHOR_EVERY_S = 60.0
+ANCHOR_EVERY_RECORDS = 1000
 # Hashing more entries than this moves to a worker thread, off the event loop.
 _HASH_INLINE_MAX = 64
 
@@ -35,4 +39,16 @@ async def append_entries(
     else:
         records = chain(head, entries)
     await table.insert_records(conn, records)
+    await _anchor_if_due(conn, records[-1])
     return records
+
+
+async def _anchor_if_due(conn: AsyncConnection, last: LedgerRecord) -> None:
+    newest = await table.newest_anchor(conn)
+    due = (
+        newest is None
+        or last.seq - newest[0] >= ANCHOR_EVERY_RECORDS
+        or (last.created_at - newest[2]).total_seconds() >= ANCHOR_EVERY_S
+    )
+    if due:
+        await table.add_anchor(conn, ChainHead(last.seq, last.hash), last.created_at)

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from aicommons.ledger.records import GENESIS_HASH, LedgerRecord, computed_hash
 from aicommons.store import ledger as table
 from aicommons.store.database import Database
 
-Reason = Literal["hash mismatch", "broken link", "missing seq", "reordered"]
+Reason = Literal[
+    "hash mismatch", "broken link", "missing seq", "reordered", "truncated", "anchor mismatch"
+]
 
 _EXPLAIN: dict[Reason, str] = {
     "hash mismatch": "its content does not match its hash (edited record or edited hash)",
     "broken link": "its prev_hash is not the previous record's hash",
     "missing seq": "the record with this seq is missing (deleted)",
     "reordered": "an intact record out of place (it follows a record found elsewhere)",
+    "truncated": "the chain ends before a head it once had (records removed from its end)",
+    "anchor mismatch": "a head the chain once had is not in it any more (records rewritten)",
 }
 
 
@@ -84,8 +88,27 @@ def verify_records(
     return checker.ok()
 
 
-async def verify_chain(db: Database, page_size: int = 2000) -> VerifyResult:
-    """Stream the whole ledger in pages of ``page_size`` and verify it."""
+async def verify_chain(
+    db: Database, page_size: int = 2000, expect_head: tuple[int, str] | None = None
+) -> VerifyResult:
+    """Verify every record and link, then every anchor and ``expect_head`` (a head published
+    earlier, as ``(seq, hash)``): the chain must still hold each of them."""
+    result = await _verify_records(db, page_size)
+    if not result.ok:
+        return result
+    async with db.engine.connect() as conn:
+        heads = await table.anchors(conn)
+        if expect_head is not None:
+            heads.append(expect_head)
+        for seq, digest in sorted(heads):
+            if seq > result.head_seq:
+                return replace(result, ok=False, broken_seq=result.head_seq + 1, reason="truncated")
+            if await table.hash_at(conn, seq) != digest:
+                return replace(result, ok=False, broken_seq=seq, reason="anchor mismatch")
+    return result
+
+
+async def _verify_records(db: Database, page_size: int) -> VerifyResult:
     checker = ChainChecker()
     async with db.engine.connect() as conn:
         while True:

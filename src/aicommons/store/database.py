@@ -74,8 +74,13 @@ class Database:
             )
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+        """Bring the schema to the newest Alembic revision (once, when several processes or
+        machines start together on one PostgreSQL database)."""
         async with self.engine.begin() as connection:
+            if not self.is_sqlite:
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.migrate'))")
+                )
             await connection.run_sync(upgrade_to_head)
 
     async def close(self) -> None:

@@ -73,6 +73,17 @@ class LedgerRow(Base):
         )
 
 
+class LedgerAnchor(Base):
+    """A head the chain once had. Truncating the chain's tail leaves a valid shorter chain;
+    an anchor beyond the new end (or with another hash) shows it."""
+
+    __tablename__ = "ledger_anchors"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
 _COLUMNS = (
     LedgerRow.seq,
     LedgerRow.prev_hash,
@@ -130,3 +141,29 @@ async def has_hash(conn: AsyncConnection, digest: str) -> bool:
     """Whether any record has this hash (used only to explain a broken chain)."""
     query = select(LedgerRow.seq).where(LedgerRow.hash == digest).limit(1)
     return (await conn.execute(query)).first() is not None
+
+
+async def newest_anchor(conn: AsyncConnection) -> tuple[int, str, datetime] | None:
+    """The newest anchor's seq, hash and time."""
+    query = (
+        select(LedgerAnchor.seq, LedgerAnchor.hash, LedgerAnchor.created_at)
+        .order_by(LedgerAnchor.seq.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def add_anchor(conn: AsyncConnection, head: ChainHead, at: datetime) -> None:
+    row = {"seq": head.seq, "hash": head.hash, "created_at": at}
+    await conn.execute(insert(LedgerAnchor), [row])
+
+
+async def anchors(conn: AsyncConnection) -> list[tuple[int, str]]:
+    query = select(LedgerAnchor.seq, LedgerAnchor.hash).order_by(LedgerAnchor.seq)
+    return [(r[0], r[1]) for r in (await conn.execute(query)).all()]
+
+
+async def hash_at(conn: AsyncConnection, seq: int) -> str | None:
+    query = select(LedgerRow.hash).where(LedgerRow.seq == seq)
+    return (await conn.execute(query)).scalar_one_or_none()

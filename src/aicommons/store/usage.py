@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, Float, String, func, select
+from sqlalchemy import BigInteger, Float, String, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -147,6 +147,43 @@ class UsageStore:
             query = query.where(UsageDaily.tenant_id == tenant_id)
         async with self._db.session() as session:
             return list((await session.execute(query)).scalars())
+
+    async def totals(self, since: date | None) -> dict[UsageKey, UsageDelta]:
+        """The stored rows from ``since`` on (all if None), keyed like `add`'s deltas."""
+        query = select(UsageDaily)
+        if since is not None:
+            query = query.where(UsageDaily.day >= since.isoformat())
+        async with self._db.session() as session:
+            rows = (await session.scalars(query)).all()
+        return {
+            (r.day, r.tenant_id, r.key_id, r.model): UsageDelta(
+                r.requests, r.failed, r.prompt_tokens, r.completion_tokens, r.energy_joules, r.gco2e
+            )
+            for r in rows
+        }
+
+    async def replace(self, since: date | None, totals: dict[UsageKey, UsageDelta]) -> None:
+        """Delete the rows from ``since`` on and write ``totals`` instead, in one transaction."""
+        async with self._db.write() as session:
+            query = delete(UsageDaily)
+            if since is not None:
+                query = query.where(UsageDaily.day >= since.isoformat())
+            await session.execute(query)
+            for (day, tenant_id, key_id, model), d in sorted(totals.items()):
+                session.add(
+                    UsageDaily(
+                        day=day,
+                        tenant_id=tenant_id,
+                        key_id=key_id,
+                        model=model,
+                        requests=d.requests,
+                        failed=d.failed,
+                        prompt_tokens=d.prompt_tokens,
+                        completion_tokens=d.completion_tokens,
+                        energy_joules=d.energy_joules,
+                        gco2e=d.gco2e,
+                    )
+                )
 
     async def limits(self, scope: Scope, scope_id: str) -> Limits:
         async with self._db.session() as session:
