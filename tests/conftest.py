@@ -94,10 +94,15 @@ def member_key(server: LiveServer) -> str:
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     """A key prefix of this test's own in the test Redis, deleted afterwards."""
-    import redis
-
     prefix = f"test{secrets.token_hex(6)}"
     yield prefix
+    forget_redis_prefix(prefix)
+
+
+def forget_redis_prefix(prefix: str) -> None:
+    """Delete every key a test made under ``prefix``."""
+    import redis
+
     client = redis.Redis.from_url(REDIS_URL)
     try:
         keys = list(client.scan_iter(match="{" + prefix + "}*", count=1000))

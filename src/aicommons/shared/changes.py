@@ -19,7 +19,6 @@ from aicommons.admin.changes import TOPICS, Change, LocalChanges
 from aicommons.shared.store import SharedStore
 
 logger = logging.getLogger(__name__)
-_RETRY_S = 0.5
 
 
 class RedisChanges:
@@ -30,7 +29,6 @@ class RedisChanges:
         self._local = local
         self.channel = store.key("changes")
         self._task: asyncio.Task[None] | None = None
-        self.subscribed = asyncio.Event()
 
     async def publish(self, change: Change) -> None:
         self._local.deliver(change)
@@ -53,23 +51,15 @@ class RedisChanges:
                 await self._task
 
     async def _listen_forever(self) -> None:
-        while True:
-            try:
-                await self._listen()
-            except (RedisError, OSError) as exc:
-                self.subscribed.clear()
-                logger.warning("change listener lost Redis (%s); resubscribing", exc)
-                await asyncio.sleep(_RETRY_S)
-
-    async def _listen(self) -> None:
-        async with self._store.client.pubsub(ignore_subscribe_messages=True) as pubsub:
-            await pubsub.subscribe(self.channel)
-            self.subscribed.set()
+        def on_subscribed() -> None:
             self._local.deliver(Change("all", "*"))  # whatever was missed meanwhile
-            async for message in pubsub.listen():
-                change = _parse(message.get("data"), self._store.replica_id)
-                if change is not None:
-                    self._local.deliver(change)
+
+        def on_message(data: object) -> None:
+            change = _parse(data, self._store.replica_id)
+            if change is not None:
+                self._local.deliver(change)
+
+        await self._store.listen_forever(self.channel, on_message, on_subscribed)
 
 
 def _parse(data: object, own_replica: str) -> Change | None:

@@ -346,15 +346,7 @@ class SharedScheduler:
                 await task
 
     async def _listen_forever(self) -> None:
-        while True:
-            try:
-                async with self.store.client.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self._channel)
-                    async for message in pubsub.listen():
-                        self._on_granted(message.get("data"))
-            except (RedisError, OSError) as exc:
-                logger.warning("grant listener lost Redis (%s); resubscribing", exc)
-                await asyncio.sleep(0.5)
+        await self.store.listen_forever(self._channel, self._on_granted)
 
     def _on_granted(self, data: object) -> None:
         name, *tickets = _text(data).split(" ")

@@ -6,6 +6,7 @@ Losing Redis fails closed: a request that needs a budget decision gets a 503
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -75,6 +76,33 @@ class SharedStore:
         if self.last_error is None:
             logger.error("Redis failed: %s", exc)
         self.last_error, self.last_error_at = f"{type(exc).__name__}: {exc}", time.time()
+
+    async def listen_forever(
+        self,
+        channel: str,
+        on_message: Callable[[object], None],
+        on_subscribed: Callable[[], None] | None = None,
+    ) -> None:
+        """Deliver every message published on ``channel``, resubscribing (every half second,
+        logged once per outage) whenever the connection breaks; ``on_subscribed`` runs at each
+        (re)subscription, since messages published meanwhile are lost."""
+        lost = False
+        while True:
+            try:
+                async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(channel)
+                    if lost:
+                        logger.warning("subscribed to %s again", channel)
+                    lost = False
+                    if on_subscribed is not None:
+                        on_subscribed()
+                    async for message in pubsub.listen():
+                        on_message(message.get("data"))
+            except (RedisError, OSError) as exc:
+                if not lost:
+                    logger.warning("lost the subscription to %s (%s); resubscribing", channel, exc)
+                lost = True
+                await asyncio.sleep(0.5)
 
     async def health(self) -> dict[str, Any]:
         """Whether Redis answers now, for /health."""
