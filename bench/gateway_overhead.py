@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
+from support.litellm import ensure_litellm, litellm_config, litellm_version
 from support.load import closed_loop, open_loop, render_post, run
 from support.processes import (
     PYTHON,
@@ -45,8 +45,6 @@ from support.processes import (
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
-LITELLM_VENV = HERE / ".venv-litellm"
-LITELLM_VERSION = "1.106.2"
 RATES = (50, 200, 500)
 CONCURRENCIES = (8, 32, 64)
 
@@ -60,33 +58,6 @@ def chat_body(model: str, stream: bool) -> bytes:
     if stream:
         body["stream"] = True
     return orjson.dumps(body)
-
-
-def ensure_litellm() -> Path:
-    binary = LITELLM_VENV / "bin" / "litellm"
-    if not binary.exists():
-        print(f"installing litellm[proxy]=={LITELLM_VERSION} into {LITELLM_VENV} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
-        subprocess.run(
-            [
-                str(LITELLM_VENV / "bin" / "pip"),
-                "install",
-                "-q",
-                f"litellm[proxy]=={LITELLM_VERSION}",
-            ],
-            check=True,
-        )
-    return binary
-
-
-def litellm_config(upstream: str) -> str:
-    return (
-        "model_list:\n"
-        "  - model_name: bench\n"
-        f'    litellm_params: {{model: openai/standin, api_base: "{upstream}", api_key: dummy}}\n'
-        "litellm_settings: {num_retries: 0, callbacks: []}\n"
-        "general_settings: {master_key: os.environ/LITELLM_MASTER_KEY}\n"
-    )
 
 
 def measure(name: str, port: int, key: str, model: str, duration: float) -> dict[str, object]:
@@ -202,16 +173,7 @@ def main() -> None:
 
         if not args.skip_litellm:
             binary = ensure_litellm()
-            version = subprocess.run(
-                [
-                    str(LITELLM_VENV / "bin" / "python"),
-                    "-c",
-                    "import importlib.metadata as m; print(m.version('litellm'))",
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
+            version = litellm_version()
             litellm_port = free_port()
             master = "sk-bench-" + os.urandom(12).hex()
             with tempfile.TemporaryDirectory() as folder:
