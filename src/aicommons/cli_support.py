@@ -10,13 +10,17 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import click
+from pydantic import ValidationError
 
-from aicommons.admin.changes import LocalChanges
+from aicommons.admin.changes import ChangeBus, LocalChanges
+from aicommons.admin.commands import problem
 from aicommons.admin.service import AdminService
 from aicommons.config import Settings
 from aicommons.engines.registry import EngineRegistry
 from aicommons.errors import AICommonsError, ConfigError
 from aicommons.governance.rules import default_rules
+from aicommons.shared.changes import RedisChanges
+from aicommons.shared.store import SharedStore
 from aicommons.store.database import Database
 
 P = ParamSpec("P")
@@ -32,6 +36,8 @@ def run_async(func: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
             return asyncio.run(func(*args, **kwargs))
         except (AICommonsError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
+        except ValidationError as exc:  # the settings (AICOMMONS_*) do not hold together
+            raise click.ClickException(problem(exc).message) from exc
 
     return wrapper
 
@@ -47,14 +53,23 @@ async def with_database(work: Callable[[Database], Awaitable[R]]) -> R:
 
 async def with_admin(work: Callable[[AdminService, Database], Awaitable[R]]) -> R:
     """Run ``work`` with the admin service over the configured database: the command line
-    writes through the same service as the API and the dashboard."""
+    writes through the same service as the API and the dashboard. In shared mode its changes
+    are announced to every running replica; without Redis a running server sees them when its
+    caches expire (``auth_cache_seconds``)."""
     rules = await asyncio.to_thread(default_rules)
+    settings = Settings()
+    store = SharedStore(settings.redis_url, settings.redis_prefix) if settings.redis_url else None
+    changes: ChangeBus = LocalChanges() if store is None else RedisChanges(store, LocalChanges())
 
     async def run(db: Database) -> R:
-        service = AdminService(db, EngineRegistry(), LocalChanges(), rules)
+        service = AdminService(db, EngineRegistry(), changes, rules)
         return await work(service, db)
 
-    return await with_database(run)
+    try:
+        return await with_database(run)
+    finally:
+        if store is not None:
+            await store.close()
 
 
 def echo_json(data: Any) -> None:

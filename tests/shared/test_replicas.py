@@ -208,6 +208,22 @@ def test_changes_reach_every_replica_within_a_second(platform: Cluster) -> None:
         for client in others:
             client.close()
 
+    # The command line announces its changes to every replica too.
+    key = make_key(platform, "revoked-by-cli")
+    with httpx.Client(
+        base_url=platform.replicas[2].url, headers={"authorization": f"Bearer {key}"}
+    ) as far:
+        assert far.get("/v1/models").status_code == 200
+        with platform.admin() as admin:
+            key_id = admin.get("/admin/keys", params={"tenant": "revoked-by-cli"}).json()[0]["id"]
+        subprocess.run(
+            [sys.executable, "-m", "aicommons.cli", "keys", "revoke", key_id],
+            env={**os.environ, **platform.env()},
+            check=True,
+            capture_output=True,
+        )
+        assert seconds_until(lambda: far.get("/v1/models").status_code == 401) <= 1.0
+
     key = make_key(platform, "limited")
     with httpx.Client(
         base_url=platform.replicas[2].url, headers={"authorization": f"Bearer {key}"}

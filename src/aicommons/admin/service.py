@@ -31,9 +31,11 @@ from aicommons.engines.base import ModelSpec
 from aicommons.engines.registry import EngineRegistry
 from aicommons.errors import ConfigError, ConflictError, InvalidRequestError, NotFoundError
 from aicommons.governance.classifier import classify
+from aicommons.governance.facts import ApplicationFacts
 from aicommons.governance.registration import (
     Checklist,
     ChecklistUpdate,
+    checklist_of,
     merged_checklist,
     refusal_error,
     status_for,
@@ -312,6 +314,38 @@ class AdminService:
             }
             w.done(app.id, details, Change("application", app.id))
         return app
+
+    async def change_facts(
+        self, actor: Actor, app: Application, facts: ApplicationFacts, *, today: date
+    ) -> Application:
+        """Classify new facts of a registered application. The old facts and decision go to
+        its history; a purpose that is now prohibited refuses the application's keys at once
+        (every replica drops the cached policy), one that is now high-risk waits for its
+        checklist."""
+        decision = classify(facts, self._rules, on=today)
+        status = status_for(decision, checklist_of(app))
+        async with self._write(actor, "governance.application.facts_changed") as w:
+            updated = await Applications.replace_facts(
+                w.session,
+                app,
+                facts=facts.model_dump(mode="json"),
+                description=facts.description,
+                tier=decision.tier,
+                decision=decision.to_json(),
+                status=status,
+                actor_key_id=actor.key_id,
+                via=actor.via,
+            )
+            details = {
+                "tier_before": app.tier,
+                "status_before": app.status,
+                "tier": decision.tier,
+                "tiers": decision.tiers,
+                "status": status,
+                "rules_version": decision.to_json().get("rules_version"),
+            }
+            w.done(app.id, details, Change("application", app.id))
+        return updated
 
     async def update_checklist(
         self, actor: Actor, app: Application, update: ChecklistUpdate

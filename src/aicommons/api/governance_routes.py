@@ -134,6 +134,50 @@ async def update_checklist(
     return ApplicationPublic.of(updated)
 
 
+@router.put("/applications/{app_id}/facts")
+async def change_facts(
+    app_id: str, body: ApplicationFacts, principal: PrincipalDep, services: ServicesDep
+) -> ApplicationPublic:
+    """Declare new facts: the application is classified again and the old facts and decision
+    are kept in its history. A purpose now prohibited refuses its keys at once (403 here)."""
+    app = await _owned(services, principal, app_id)
+    actor = Actor.api(principal.key_id)
+    updated = await services.admin.change_facts(actor, app, body, today=_today())
+    if updated.status == "refused":
+        raise registration.refusal_error(updated)
+    return ApplicationPublic.of(updated)
+
+
+class ApplicationVersionPublic(BaseModel):
+    changed_at: datetime
+    actor_key_id: str | None
+    via: str
+    tier: str
+    status: str
+    facts: dict[str, Any]
+    decision: dict[str, Any]
+
+
+@router.get("/applications/{app_id}/history")
+async def application_history(
+    app_id: str, principal: PrincipalDep, services: ServicesDep
+) -> list[ApplicationVersionPublic]:
+    """The facts and classifications the application had before each change, oldest first."""
+    app = await _owned(services, principal, app_id)
+    return [
+        ApplicationVersionPublic(
+            changed_at=v.changed_at,
+            actor_key_id=v.actor_key_id,
+            via=v.via,
+            tier=v.tier,
+            status=v.status,
+            facts=v.facts,
+            decision=v.decision,
+        )
+        for v in await services.applications.history(app.id)
+    ]
+
+
 @router.get("/governance/facts-schema")
 async def get_facts_schema() -> dict[str, Any]:
     """The JSON Schema of the facts an application declares (public)."""

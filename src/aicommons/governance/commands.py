@@ -113,6 +113,48 @@ async def apps_register(
         raise refusal_error(app)
 
 
+@apps.command("change-facts")
+@click.argument("app_id")
+@click.option("--facts", "facts_file", type=FILE, required=True, help="YAML or JSON facts.")
+@run_async
+async def apps_change_facts(app_id: str, facts_file: Path) -> None:
+    """Declare new facts for a registered application: it is classified again, the old facts
+    stay in its history; a purpose now prohibited refuses its keys at once and exits 1."""
+    document = await asyncio.to_thread(read_document, facts_file)
+    facts = parse_facts(document["facts"])
+
+    async def change(admin: AdminService, db: Database) -> Application:
+        app = await Applications(db).get(app_id)
+        return await admin.change_facts(Actor.cli(), app, facts, today=datetime.now(UTC).date())
+
+    app = await with_admin(change)
+    click.echo(_line(app))
+    for item in missing_for(app):
+        click.echo(f"missing: {item}", err=True)
+    if app.status == "refused":
+        raise refusal_error(app)
+
+
+@apps.command("history")
+@click.argument("app_id")
+@run_async
+async def apps_history(app_id: str) -> None:
+    """The facts and classifications an application had before each change, as JSON."""
+    versions = await with_database(lambda db: Applications(db).history(app_id))
+    echo_json(
+        [
+            {
+                "changed_at": v.changed_at.isoformat(),
+                "via": v.via,
+                "tier": v.tier,
+                "status": v.status,
+                "facts": v.facts,
+            }
+            for v in versions
+        ]
+    )
+
+
 @apps.command("list")
 @click.option("--tenant", default=None, help="Only this tenant's applications.")
 @run_async

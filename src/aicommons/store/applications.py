@@ -41,6 +41,24 @@ class Application(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ApplicationVersion(Base):
+    """The facts and classification an application had until a change replaced them."""
+
+    __tablename__ = "application_history"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    application_id: Mapped[str] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    changed_at: Mapped[datetime]
+    actor_key_id: Mapped[str | None] = mapped_column(String(32))
+    via: Mapped[str] = mapped_column(String(100))
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    decision: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tier: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(16))
+
+
 class Applications:
     """CRUD for applications over a `Database`."""
 
@@ -135,3 +153,47 @@ class Applications:
         app.status = status
         app.updated_at = utcnow()
         return app
+
+    @staticmethod
+    async def replace_facts(
+        session: AsyncSession,
+        app: Application,
+        *,
+        facts: dict[str, Any],
+        description: str,
+        tier: str,
+        decision: dict[str, Any],
+        status: str,
+        actor_key_id: str | None,
+        via: str,
+    ) -> Application:
+        """Keep the current facts and classification in the history, then replace them, in
+        the caller's transaction."""
+        now = utcnow()
+        current = await Applications.in_session(session, app.id)
+        session.add(
+            ApplicationVersion(
+                id=new_id("apv"),
+                application_id=current.id,
+                changed_at=now,
+                actor_key_id=actor_key_id,
+                via=via,
+                facts=current.facts,
+                decision=current.decision,
+                tier=current.tier,
+                status=current.status,
+            )
+        )
+        current.facts, current.description, current.tier = facts, description, tier
+        current.decision, current.status, current.updated_at = decision, status, now
+        return current
+
+    async def history(self, app_id: str) -> list[ApplicationVersion]:
+        """Earlier versions of an application, oldest first."""
+        query = (
+            select(ApplicationVersion)
+            .where(ApplicationVersion.application_id == app_id)
+            .order_by(ApplicationVersion.changed_at, ApplicationVersion.id)
+        )
+        async with self._db.session() as session:
+            return list((await session.scalars(query)).all())

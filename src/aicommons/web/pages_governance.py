@@ -130,6 +130,9 @@ async def application_page(request: Request, user: UserDep, app_id: str) -> Resp
         checklist_fields=checklist_form(),
         checklist=current_values(registration.checklist_of(app)),
         facts=app.facts,
+        groups=facts_form(),
+        values=current_values(app.facts),
+        history=await services_of(request).applications.history(app.id),
         refusal=registration.refusal_error(app).message if app.status == "refused" else None,
     )
 
@@ -152,6 +155,23 @@ async def complete_checklist(request: Request, user: UserDep, app_id: str) -> Re
         if updated.status == "active"
         else "Checklist saved; still missing: " + "; ".join(registration.missing_for(updated))
     )
+    return redirect_with_flash(f"/ui/applications/{app_id}", message)
+
+
+@router.post("/applications/{app_id}/facts")
+async def change_facts(request: Request, user: UserDep, app_id: str) -> Response:
+    """The same change as PUT /v1/applications/{id}/facts: classified again, history kept."""
+    form = await request.form()
+    check_csrf(user, _field(form, "csrf_token"))
+    app = await _owned(request, user, app_id)
+    try:
+        facts = parse_facts(form)
+    except ValidationError as exc:
+        return redirect_with_flash(f"/ui/applications/{app_id}", validation_message(exc))
+    actor = Actor.dashboard(user.principal.key_id)
+    today = datetime.now(UTC).date()
+    updated = await services_of(request).admin.change_facts(actor, app, facts, today=today)
+    message = f"Facts changed: now {updated.tier.replace('_', ' ')}, {updated.status}."
     return redirect_with_flash(f"/ui/applications/{app_id}", message)
 
 
