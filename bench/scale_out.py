@@ -144,6 +144,18 @@ def max_rps(
     return best
 
 
+def bench_models(folder: Path, upstream: str) -> Path:
+    """The stand-in as model `bench`, with room for every request the load sends at once."""
+    return standin_models_file(
+        folder,
+        upstream,
+        name="bench",
+        upstream_model="standin",
+        concurrency=1024,
+        max_in_flight=1024,
+    )
+
+
 # -- 1. throughput with 1 and 2 workers ------------------------------------------------------
 
 
@@ -184,14 +196,7 @@ def litellm_workers(workers: int, folder: Path, upstream: str) -> Iterator[tuple
 
 
 def throughput(folder: Path, upstream: str, duration: float, skip_litellm: bool) -> dict[str, Any]:
-    models = standin_models_file(
-        folder,
-        upstream,
-        name="bench",
-        upstream_model="standin",
-        concurrency=1024,
-        max_in_flight=1024,
-    )
+    models = bench_models(folder, upstream)
     out: dict[str, Any] = {}
     limits = {"tokens_per_day": 10**12, "requests_per_minute": 10**9, "max_parallel": 10**6}
     for workers in (1, 2):
@@ -235,14 +240,7 @@ def throughput(folder: Path, upstream: str, duration: float, skip_litellm: bool)
 
 
 def latency(folder: Path, upstream: str, standin_port: int, duration: float) -> dict[str, Any]:
-    models = standin_models_file(
-        folder,
-        upstream,
-        name="bench",
-        upstream_model="standin",
-        concurrency=1024,
-        max_in_flight=1024,
-    )
+    models = bench_models(folder, upstream)
     body = chat_body("standin")
     direct_request = render_post(f"127.0.0.1:{standin_port}", "/v1/chat/completions", body, "x")
     run(closed_loop(standin_port, direct_request, 4, 1.0))

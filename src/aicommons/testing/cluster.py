@@ -198,17 +198,16 @@ class TcpProxy:
         self._writers.difference_update((writer, up_writer))
 
 
-def nginx_config(folder: Path, port: int, servers: list[str], host: str = "127.0.0.1") -> str:
-    """nginx balancing ``servers`` (host:port) round robin with kept-alive connections; a
-    server that refuses a connection is skipped (the request never reached it)."""
-    upstreams = "\n".join(f"        server {s} max_fails=1 fail_timeout=2s;" for s in servers)
+def nginx_frame(folder: Path, connections: int) -> str:
+    """The start of an nginx configuration that runs in the foreground with every file it
+    writes in ``folder``, up to the opening of its ``http`` block."""
     return f"""
 daemon off;
 master_process off;
 worker_processes 1;
 pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
-events {{ worker_connections 4096; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log off;
     client_body_temp_path {folder}/body;
@@ -216,6 +215,16 @@ http {{
     fastcgi_temp_path {folder}/fastcgi;
     uwsgi_temp_path {folder}/uwsgi;
     scgi_temp_path {folder}/scgi;
+"""
+
+
+def nginx_config(folder: Path, port: int, servers: list[str], host: str = "127.0.0.1") -> str:
+    """nginx balancing ``servers`` (host:port) round robin with kept-alive connections; a
+    server that refuses a connection is skipped (the request never reached it)."""
+    upstreams = "\n".join(f"        server {s} max_fails=1 fail_timeout=2s;" for s in servers)
+    return (
+        nginx_frame(folder, 4096)
+        + f"""
     upstream aicommons {{
 {upstreams}
         keepalive 128;
@@ -233,33 +242,41 @@ http {{
     }}
 }}
 """
+    )
 
 
 @contextlib.contextmanager
-def nginx(folder: Path, servers: list[str], host: str = "127.0.0.1") -> Iterator[str]:
-    """Run nginx balancing ``servers``; yield its URL."""
+def nginx_running(folder: Path, config: str, host: str, port: int) -> Iterator[None]:
+    """Run nginx with ``config`` (written into ``folder``) until it listens on ``port``."""
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     conf = folder / "nginx.conf"
-    conf.write_text(nginx_config(folder, port, servers, host), encoding="utf-8")
+    conf.write_text(config, encoding="utf-8")
     process = subprocess.Popen(
         [binary("nginx"), "-p", str(folder), "-c", str(conf), "-e", str(folder / "error.log")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + 10
         while True:
             with contextlib.suppress(OSError), socket.create_connection((host, port), 1):
                 break
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"nginx did not start; see {folder / 'error.log'}")
+                log = (folder / "error.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"nginx did not start: {log}")
             time.sleep(0.05)
-        yield url
+        yield
     finally:
         process.terminate()
         process.wait(10)
+
+
+@contextlib.contextmanager
+def nginx(folder: Path, servers: list[str], host: str = "127.0.0.1") -> Iterator[str]:
+    """Run nginx balancing ``servers``; yield its URL."""
+    port = free_port()
+    with nginx_running(folder, nginx_config(folder, port, servers, host), host, port):
+        yield f"http://{host}:{port}"
 
 
 def standin_models_file(
