@@ -321,16 +321,17 @@ def revocation(platform: Cluster, rounds: int = 10) -> dict[str, Any]:
     }
 
 
-async def backlogged_pair(platform: Cluster, url: str, duration: float) -> dict[str, Any]:
+async def backlogged_pair(
+    platform: Cluster, model: str, duration: float, keys: dict[str, str]
+) -> dict[str, Any]:
     """Tenants A (demand 1) and B (demand 2), equal weights, each spreading its requests over
     every replica; the service (prompt + 2 x output tokens) each gets while both wait."""
-    keys = {t: provision(platform.replicas[0].url, t) for t in ("light-demand", "heavy-demand")}
     # Requests each keeps in flight: both more than the pool's 16 places, so both always wait.
     demand = {"light-demand": 24, "heavy-demand": 48}
     served = {t: 0 for t in keys}
     stop = time.monotonic() + duration
     body = {
-        "model": "batching",
+        "model": model,
         "messages": [{"role": "user", "content": "word " * 60}],
         "max_tokens": 32,
         "stream": False,
@@ -349,7 +350,7 @@ async def backlogged_pair(platform: Cluster, url: str, duration: float) -> dict[
     await asyncio.gather(*(client(t, i) for t, n in demand.items() for i in range(n)))
     values = list(served.values())
     jain = sum(values) ** 2 / (len(values) * sum(v * v for v in values)) if any(values) else 0.0
-    print(f"  backlogged 1:2 demand over 3 replicas: service {served}, Jain {jain:.3f}")
+    print(f"  {model}: backlogged 1:2 demand over 3 replicas: {served}, Jain {jain:.3f}")
     return {"service": served, "jain": jain, "demand_in_flight": demand}
 
 
@@ -399,14 +400,26 @@ def ledger_appends(duration: float) -> dict[str, Any]:
     return out
 
 
-def three_replicas(folder: Path, upstream: str, batching: str, duration: float) -> dict[str, Any]:
+def three_replicas(
+    folder: Path, upstream: str, batching: tuple[str, str], duration: float
+) -> dict[str, Any]:
+    """Two batching engines of the same speed: one scheduled fairly (VTC), one first come first
+    served, to show what the shared fair queue changes."""
     models = folder / "models3.toml"
-    models.write_text(
+    text = (
         f'[[models]]\nname = "bench"\nengine = "upstream"\nurl = "{upstream}"\n'
         f'upstream_model = "standin"\ncontext_length = 4096\n'
-        f'[[models]]\nname = "batching"\nengine = "upstream"\nurl = "{batching}"\n'
-        f'upstream_model = "batching"\ncontext_length = 4096\nmax_in_flight = 16\n',
     )
+    for name, url, policy in (
+        ("batching", batching[0], "vtc"),
+        ("batching-fcfs", batching[1], "fcfs"),
+    ):
+        text += (
+            f'[[models]]\nname = "{name}"\nengine = "upstream"\nurl = "{url}"\n'
+            f'upstream_model = "batching"\ncontext_length = 4096\nmax_in_flight = 16\n'
+            f'scheduler = "{policy}"\n'
+        )
+    models.write_text(text)
     prefix = f"bench{secrets.token_hex(5)}"
     out: dict[str, Any] = {}
     with (
@@ -417,7 +430,10 @@ def three_replicas(folder: Path, upstream: str, batching: str, duration: float) 
         with nginx(folder / "nginx3", servers) as url:
             out["budget_overshoot"] = overshoot(platform, url)
             out["revocation"] = revocation(platform)
-            out["fairness"] = asyncio.run(backlogged_pair(platform, url, duration * 3))
+            tenants = ("light-demand", "heavy-demand")
+            keys = {t: provision(platform.replicas[0].url, t) for t in tenants}
+            for model, label in (("batching", "fairness"), ("batching-fcfs", "fairness_fcfs")):
+                out[label] = asyncio.run(backlogged_pair(platform, model, duration * 3, keys))
     forget_prefix(prefix)
     return out
 
@@ -431,17 +447,18 @@ def main() -> None:
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     report: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "duration_s": args.duration}
-    standin_port, batching_port = free_port(), free_port()
+    standin_port, batching_port, fcfs_port = free_port(), free_port(), free_port()
     with (
         tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp,
         process([PYTHON, "-m", "aicommons.testing.standin", f"--port={standin_port}"]),
         process([PYTHON, "-m", "aicommons.testing.batching", f"--port={batching_port}"]),
+        process([PYTHON, "-m", "aicommons.testing.batching", f"--port={fcfs_port}"]),
     ):
         folder = Path(tmp)
         upstream = f"http://127.0.0.1:{standin_port}/v1"
-        batching = f"http://127.0.0.1:{batching_port}/v1"
-        wait_for(f"{upstream}/models")
-        wait_for(f"{batching}/models")
+        batching = (f"http://127.0.0.1:{batching_port}/v1", f"http://127.0.0.1:{fcfs_port}/v1")
+        for url in (upstream, *batching):
+            wait_for(f"{url}/models")
         print("1. throughput through nginx, 1 and 2 workers", flush=True)
         report["throughput"] = throughput(folder, upstream, args.duration, args.skip_litellm)
         print("2. added latency at 200 req/s", flush=True)
