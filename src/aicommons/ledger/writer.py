@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aicommons.errors import AICommonsError
-from aicommons.ledger.append import append_entries
+from aicommons.ledger.append import AnchorSchedule, append_entries
 from aicommons.ledger.records import Entry, LedgerRecord, canonical_json
 from aicommons.store.database import Database
 from aicommons.store.tables import utcnow
@@ -48,6 +48,7 @@ class LedgerWriter:
     def __init__(self, db: Database, max_batch: int = 1000) -> None:
         self._db = db
         self._max_batch = max_batch
+        self._anchors = AnchorSchedule()
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -115,6 +116,6 @@ class LedgerWriter:
 
     async def _write(self, entries: list[Entry]) -> list[LedgerRecord]:
         async with self._db.write() as session:
-            records = await append_entries(self._db, session, entries)
+            records = await append_entries(self._db, session, entries, self._anchors)
         self.num_commits += 1
         return records
