@@ -229,7 +229,8 @@ def lm_eval_sample(record: Mapping[str, Any], metric_names: Sequence[str]) -> di
     }
     doc = dict(record.get("doc") or {})
     target = str(record.get("target", ""))
-    prompt = json.dumps(record.get("arguments", [[None]])[0][0], default=str)
+    first_request = (record.get("arguments") or [[None]])[0]
+    prompt = json.dumps(first_request[0] if first_request else None, default=str)
     sample = {
         "doc_id": record["doc_id"],
         "doc": doc,
