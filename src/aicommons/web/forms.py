@@ -104,7 +104,15 @@ class FieldGroup:
 
 
 # Words a label writes as the AI Act does.
-_WORDS = {"i": "I", "iii": "III", "ai": "AI", "foss": "FOSS", "rbi": "RBI", "art": "Art."}
+_WORDS = {
+    "i": "I",
+    "iii": "III",
+    "ai": "AI",
+    "eu": "EU",
+    "foss": "FOSS",
+    "rbi": "RBI",
+    "art": "Art.",
+}
 
 
 def _label(name: str) -> str:
