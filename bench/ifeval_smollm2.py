@@ -174,6 +174,7 @@ def main() -> None:
             "model_card_ifeval": MODEL_CARD_IFEVAL,
         }
     )
+    report["complete"] = report["prompts_scored"] == report["prompts_total"]
     if report["metrics"]:
         report["model_card_comparable"] = model_card_average(report["metrics"])
     RESULTS.mkdir(exist_ok=True)
