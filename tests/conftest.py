@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from aicommons.admin.changes import LocalChanges
+from aicommons.admin.service import AdminService
 from aicommons.config import Settings
+from aicommons.engines.registry import EngineRegistry
+from aicommons.governance.rules import default_rules
+from aicommons.store.database import Database
 from aicommons.testing.live import LiveServer, live_server
 
 PG_URL = os.environ.get("AICOMMONS_TEST_DATABASE_URL")
@@ -41,6 +46,23 @@ def database_url(folder: Path) -> Iterator[str]:
 def db_url(tmp_path: Path) -> Iterator[str]:
     with database_url(tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    """A migrated database, closed after the test."""
+    db = Database(db_url)
+    await db.migrate()
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+def admin_service(database: Database) -> AdminService:
+    """The admin service over `database`, as the command line builds it."""
+    return AdminService(database, EngineRegistry(), LocalChanges(), default_rules())
 
 
 @pytest.fixture

@@ -10,18 +10,25 @@ from typing import Any
 
 import click
 
-from aicommons.cli_support import audit, echo_json, run_async, with_database
+from aicommons.admin.commands import (
+    KeyCreate,
+    LimitsSet,
+    ModelCreate,
+    TenantCreate,
+    TenantUpdate,
+    validated,
+)
+from aicommons.admin.service import Actor
+from aicommons.cli_support import echo_json, run_async, with_admin, with_database
 from aicommons.config import Settings
 from aicommons.energy.commands import energy_group
 from aicommons.evaluation.cli_commands import eval_group
 from aicommons.governance.commands import apps
-from aicommons.governance.registration import check_key_binding
 from aicommons.openness.commands import leaderboard_command, openness_group
 from aicommons.store.accounts import Accounts
-from aicommons.store.applications import Applications
 from aicommons.store.database import Database
 from aicommons.store.model_configs import ModelConfigs
-from aicommons.store.usage import LIMIT_FIELDS, Limits, Scope, UsageStore
+from aicommons.store.usage import Limits, Scope, UsageStore
 
 
 @click.group()
@@ -93,12 +100,9 @@ async def models_list() -> None:
 @run_async
 async def models_add(name: str, engine: str, options: tuple[str, ...]) -> None:
     """Add a model, e.g. ``models add llama3 --engine upstream -o url=http://h:8000/v1``."""
-    from aicommons.engines.registry import EngineRegistry
-
-    EngineRegistry().get(engine)
-    parsed = dict(_parse_option(o) for o in options)
-    spec = await with_database(lambda db: ModelConfigs(db).add(name, engine, parsed))
-    await audit("model.added", spec.name, {"engine": engine, "option_names": sorted(parsed)})
+    data = {"name": name, "engine": engine, "options": dict(_parse_option(o) for o in options)}
+    command = validated(ModelCreate, data)
+    spec = await with_admin(lambda admin, _: admin.add_model(Actor.cli(), command))
     click.echo(f"added {spec.name} ({spec.engine})")
 
 
@@ -117,8 +121,7 @@ def _parse_option(text: str) -> tuple[str, Any]:
 @run_async
 async def models_remove(name: str) -> None:
     """Remove a model added at run time."""
-    await with_database(lambda db: ModelConfigs(db).remove(name))
-    await audit("model.removed", name)
+    await with_admin(lambda admin, _: admin.remove_model(Actor.cli(), name))
     click.echo(f"removed {name}")
 
 
@@ -139,11 +142,12 @@ async def tenants_list() -> None:
 
 @tenants.command("add")
 @click.argument("name")
-@click.option("--weight", type=float, default=1.0, show_default=True)
+@click.option("--weight", type=float, default=1.0, show_default=True, help="Fair-share weight.")
 @run_async
 async def tenants_add(name: str, weight: float) -> None:
-    tenant = await with_database(lambda db: Accounts(db).create_tenant(name, weight))
-    await audit("tenant.created", tenant.id, {"name": name, "weight": weight})
+    """Add a tenant (an organisation sharing budgets, weights and applications)."""
+    command = validated(TenantCreate, {"name": name, "weight": weight})
+    tenant = await with_admin(lambda admin, _: admin.create_tenant(Actor.cli(), command))
     click.echo(f"{tenant.id}  {tenant.name}")
 
 
@@ -152,8 +156,9 @@ async def tenants_add(name: str, weight: float) -> None:
 @click.argument("weight", type=float)
 @run_async
 async def tenants_set_weight(tenant: str, weight: float) -> None:
-    updated = await with_database(lambda db: Accounts(db).update_tenant(tenant, weight=weight))
-    await audit("tenant.updated", updated.id, {"weight": weight})
+    """Set a tenant's fair-share weight."""
+    command = validated(TenantUpdate, {"weight": weight})
+    updated = await with_admin(lambda admin, _: admin.update_tenant(Actor.cli(), tenant, command))
     click.echo(f"{updated.name} weight={updated.weight:g}")
 
 
@@ -161,8 +166,8 @@ async def tenants_set_weight(tenant: str, weight: float) -> None:
 @click.argument("tenant")
 @run_async
 async def tenants_remove(tenant: str) -> None:
-    await with_database(lambda db: Accounts(db).delete_tenant(tenant))
-    await audit("tenant.deleted", tenant)
+    """Delete a tenant and its keys."""
+    await with_admin(lambda admin, _: admin.delete_tenant(Actor.cli(), tenant))
     click.echo(f"removed {tenant}")
 
 
@@ -176,10 +181,10 @@ def keys() -> None:
 
 @keys.command("create")
 @click.argument("tenant")
-@click.option("--name", default="default")
+@click.option("--name", default="default", help="A name to recognise the key by.")
 @click.option("--model", "models_", multiple=True, help="Limit the key to these models.")
 @click.option("--application", default=None, help="Bind the key to an application id.")
-@click.option("--expires-in-days", type=int, default=None)
+@click.option("--expires-in-days", type=int, default=None, help="The key stops working then.")
 @click.option("--admin", is_flag=True, help="An operator key for the admin API.")
 @run_async
 async def keys_create(
@@ -190,24 +195,18 @@ async def keys_create(
     expires_in_days: int | None,
     admin: bool,
 ) -> None:
+    """Create a key; its secret is printed once, on standard output."""
     expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
-
-    async def create(db: Database) -> tuple[Any, str]:
-        accounts = Accounts(db)
-        owner = await accounts.get_tenant(tenant)
-        await check_key_binding(Applications(db), owner.id, application)
-        return await accounts.create_key(
-            owner.id,
-            name,
-            models=list(models_) or None,
-            application_id=application,
-            is_admin=admin,
-            expires_at=expires,
-        )
-
-    key, secret = await with_database(create)
-    details = {"tenant": tenant, "name": name, "models": list(models_) or None, "admin": admin}
-    await audit("key.created", key.id, {**details, "application_id": application})
+    data = {
+        "tenant": tenant,
+        "name": name,
+        "models": list(models_) or None,
+        "application_id": application,
+        "expires_at": expires,
+        "admin": admin,
+    }
+    command = validated(KeyCreate, data)
+    key, secret = await with_admin(lambda service, _: service.create_key(Actor.cli(), command))
     click.echo(f"{key.id}  (shown once, keep it safe)", err=True)
     click.echo(secret)
 
@@ -230,8 +229,8 @@ async def keys_list(tenant: str | None) -> None:
 @click.argument("key_id")
 @run_async
 async def keys_revoke(key_id: str) -> None:
-    await with_database(lambda db: Accounts(db).revoke_key(key_id))
-    await audit("key.revoked", key_id)
+    """Revoke a key: it stops working on every replica within a second."""
+    await with_admin(lambda admin, _: admin.revoke_key(Actor.cli(), key_id))
     click.echo(f"revoked {key_id}")
 
 
@@ -244,34 +243,27 @@ def limits() -> None:
     its cache interval)."""
 
 
-async def _scope(db: Database, tenant: str | None, key: str | None) -> tuple[Scope, str]:
+def _scope(tenant: str | None, key: str | None) -> tuple[Scope, str]:
     if (tenant is None) == (key is None):
         raise click.UsageError("give exactly one of --tenant and --key")
-    accounts = Accounts(db)
-    if tenant is not None:
-        return "tenant", (await accounts.get_tenant(tenant)).id
-    assert key is not None
-    return "key", (await accounts.get_key(key)).id
+    return ("tenant", tenant) if tenant is not None else ("key", key or "")
 
 
 @limits.command("set")
 @click.option("--tenant", default=None, help="tenant id or name")
 @click.option("--key", default=None, help="key id")
-@click.option("--tokens-per-day", type=int, default=None)
-@click.option("--tokens-per-month", type=int, default=None)
-@click.option("--requests-per-minute", type=int, default=None)
-@click.option("--tokens-per-minute", type=int, default=None)
-@click.option("--max-parallel", type=int, default=None)
+@click.option("--tokens-per-day", type=int, default=None, help="Tokens a day (UTC).")
+@click.option("--tokens-per-month", type=int, default=None, help="Tokens a calendar month.")
+@click.option("--requests-per-minute", type=int, default=None, help="Requests in any 60 s.")
+@click.option("--tokens-per-minute", type=int, default=None, help="Tokens in any 60 s.")
+@click.option("--max-parallel", type=int, default=None, help="Requests running at once.")
 @run_async
 async def limits_set(tenant: str | None, key: str | None, **values: int | None) -> None:
     """Set the limits (options not given are removed)."""
-
-    async def write(db: Database) -> None:
-        scope, scope_id = await _scope(db, tenant, key)
-        await UsageStore(db).set_limits(scope, scope_id, Limits(**values))
-
-    await with_database(write)
-    echo_json({name: values[name] for name in LIMIT_FIELDS})
+    scope, ident = _scope(tenant, key)
+    command = validated(LimitsSet, values)
+    limits = await with_admin(lambda admin, _: admin.set_limits(Actor.cli(), scope, ident, command))
+    echo_json(limits.as_dict())
 
 
 @limits.command("show")
@@ -279,8 +271,14 @@ async def limits_set(tenant: str | None, key: str | None, **values: int | None) 
 @click.option("--key", default=None, help="key id")
 @run_async
 async def limits_show(tenant: str | None, key: str | None) -> None:
+    scope, ident = _scope(tenant, key)
+
     async def read(db: Database) -> Limits:
-        scope, scope_id = await _scope(db, tenant, key)
+        accounts = Accounts(db)
+        if scope == "tenant":
+            scope_id = (await accounts.get_tenant(ident)).id
+        else:
+            scope_id = (await accounts.get_key(ident)).id
         return await UsageStore(db).limits(scope, scope_id)
 
     echo_json((await with_database(read)).as_dict())

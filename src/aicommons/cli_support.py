@@ -1,5 +1,5 @@
-"""What every command module shares: running async bodies, the database, JSON output and
-ledgering the writes made from the command line."""
+"""What every command module shares: running async bodies, the database, the admin service
+for writes, and JSON output."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
+from aicommons.admin.changes import LocalChanges
+from aicommons.admin.service import AdminService
 from aicommons.config import Settings
+from aicommons.engines.registry import EngineRegistry
 from aicommons.errors import AICommonsError, ConfigError
-from aicommons.ledger.admin import record_cli_action
+from aicommons.governance.rules import default_rules
 from aicommons.store.database import Database
 
 P = ParamSpec("P")
@@ -42,9 +45,16 @@ async def with_database(work: Callable[[Database], Awaitable[R]]) -> R:
         await db.close()
 
 
-async def audit(action: str, target: str, details: dict[str, Any] | None = None) -> None:
-    """Ledger a write made with the command line."""
-    await with_database(lambda db: record_cli_action(db, action, target, details))
+async def with_admin(work: Callable[[AdminService, Database], Awaitable[R]]) -> R:
+    """Run ``work`` with the admin service over the configured database: the command line
+    writes through the same service as the API and the dashboard."""
+    rules = await asyncio.to_thread(default_rules)
+
+    async def run(db: Database) -> R:
+        service = AdminService(db, EngineRegistry(), LocalChanges(), rules)
+        return await work(service, db)
+
+    return await with_database(run)
 
 
 def echo_json(data: Any) -> None:

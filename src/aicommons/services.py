@@ -8,6 +8,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from aicommons.admin.changes import Change, LocalChanges
+from aicommons.admin.service import AdminService
 from aicommons.config import Settings
 from aicommons.energy.stage import MeterStage
 from aicommons.engines.registry import EngineRegistry
@@ -50,15 +52,31 @@ class Services:
     policy: PolicyStage
     rules: RuleSet
     ledger: LedgerWriter
-    _background: list[asyncio.Task[None]] = field(default_factory=list)
+    changes: LocalChanges
+    admin: AdminService
+    _resources: contextlib.AsyncExitStack
+    _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
     async def start(
         cls, settings: Settings, announce_admin_key: Callable[[str], None] | None = None
     ) -> Services:
+        """Open everything; if any step fails, what was opened before it is closed again."""
+        async with contextlib.AsyncExitStack() as stack:
+            services = await cls._open(settings, stack)
+            secret = await services.admin.bootstrap_admin(settings.admin_key)
+            if secret is not None:
+                (announce_admin_key or _log_admin_key)(secret)
+            await services.catalog.start()
+            services._resources = stack.pop_all()
+        return services
+
+    @classmethod
+    async def _open(cls, settings: Settings, stack: contextlib.AsyncExitStack) -> Services:
         # NVML start-up blocks; a bad energy setting stops start-up before anything is opened.
         meter = await asyncio.to_thread(MeterStage.from_settings, settings)
         db = Database(settings.resolved_database_url)
+        stack.push_async_callback(db.close)
         await db.migrate()
         accounts = Accounts(db)
         model_configs = ModelConfigs(db)
@@ -67,6 +85,7 @@ class Services:
         if not settings.load_embeddings:
             specs = [s for s in specs if s.engine != "sentence_transformers"]
         catalog = ModelCatalog(registry, specs, model_configs)
+        stack.push_async_callback(catalog.close)
         dispatcher = FairDispatcher(
             SchedulerSettings(
                 default_policy=settings.scheduler_policy,
@@ -82,6 +101,11 @@ class Services:
         policy = PolicyStage(applications, settings.auth_cache_seconds)
         ledger = LedgerWriter(db)
         await ledger.start()
+        stack.push_async_callback(ledger.close)
+        recorder.start()
+        stack.push_async_callback(recorder.close)
+        rules = await asyncio.to_thread(default_rules)
+        changes = LocalChanges()
         # Order matters: a stage's finish runs after those of later stages and sees what they
         # did (refusals, usage, energy); the ledger's runs last.
         stages: list[Stage] = [LedgerStage(ledger), metrics, policy, quota, meter]
@@ -101,29 +125,30 @@ class Services:
             metrics=metrics,
             applications=applications,
             policy=policy,
-            rules=await asyncio.to_thread(default_rules),
+            rules=rules,
             ledger=ledger,
+            changes=changes,
+            admin=AdminService(db, registry, changes, rules, catalog),
+            _resources=stack,
         )
-        recorder.start()
-        await services._bootstrap_admin(announce_admin_key)
-        await catalog.start()
+        changes.listen(services._forget_stale)
         if settings.registry_refresh_seconds > 0:
-            services._background.append(asyncio.create_task(services._refresh_models_forever()))
+            task = asyncio.create_task(services._refresh_models_forever())
+            stack.push_async_callback(_cancel, task)
         return services
 
-    async def _bootstrap_admin(self, announce: Callable[[str], None] | None) -> None:
-        """Make sure an admin key exists; a generated one is shown once and stored hashed."""
-        operators = await self.accounts.ensure_operators_tenant()
-        wanted = self.settings.admin_key
-        if wanted is not None:
-            if await self.accounts.find_by_secret(wanted) is None:
-                await self.accounts.create_key(
-                    operators.id, "bootstrap admin", is_admin=True, secret=wanted
-                )
-            return
-        if await self.accounts.count_admin_keys() == 0:
-            _, secret = await self.accounts.create_key(operators.id, "first admin", is_admin=True)
-            (announce or _log_admin_key)(secret)
+    def _forget_stale(self, change: Change) -> None:
+        """Drop what this process cached about something that changed."""
+        if change.topic in ("tenant", "key"):
+            self.authenticator.forget()
+        elif change.topic == "limits":
+            self.quota.forget_limits()
+        elif change.topic == "application":
+            self.policy.forget(change.id)
+        elif change.topic == "model":
+            task = asyncio.get_running_loop().create_task(self.catalog.refresh())
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
 
     async def _refresh_models_forever(self) -> None:
         while True:
@@ -134,14 +159,13 @@ class Services:
                 logger.exception("refreshing the model list failed; will try again")
 
     async def close(self) -> None:
-        for task in self._background:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.catalog.close()
-        await self.usage_recorder.close()
-        await self.ledger.close()
-        await self.db.close()
+        await self._resources.aclose()
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _log_admin_key(secret: str) -> None:

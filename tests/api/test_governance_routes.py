@@ -122,7 +122,8 @@ def test_key_of_an_application_refused_later_is_refused_by_the_gateway(
     async def refuse() -> None:
         db = Database(server.settings.resolved_database_url)
         try:
-            await Applications(db).update_checklist(app["id"], {}, "refused")
+            async with db.write() as session:
+                await Applications.update_checklist(session, app["id"], {}, "refused")
         finally:
             await db.close()
 

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
 
+from aicommons.admin.commands import ApplicationRegistration, TenantCreate
+from aicommons.admin.service import Actor, AdminService
 from aicommons.errors import PermissionDeniedError
 from aicommons.gateway.auth import Principal
 from aicommons.gateway.pipeline import RequestContext, RequestKind
 from aicommons.governance.facts import ApplicationFacts
 from aicommons.governance.policy import PolicyStage
-from aicommons.governance.registration import (
-    ChecklistUpdate,
-    register_application,
-    update_checklist,
-)
-from aicommons.governance.rules import default_rules
-from aicommons.store.accounts import Accounts
+from aicommons.governance.registration import ChecklistUpdate
 from aicommons.store.applications import Application, Applications
 from aicommons.store.database import Database
 
@@ -33,29 +28,20 @@ class Clock:
         return self.now
 
 
+Env = tuple[Applications, str, AdminService]
+
+
 @pytest.fixture
-async def env(db_url: str) -> AsyncIterator[tuple[Applications, str]]:
-    db = Database(db_url)
-    await db.migrate()
-    tenant = await Accounts(db).create_tenant("lab")
-    try:
-        yield Applications(db), tenant.id
-    finally:
-        await db.close()
+async def env(database: Database, admin_service: AdminService) -> Env:
+    tenant = await admin_service.create_tenant(Actor.system(), TenantCreate(name="lab"))
+    return Applications(database), tenant.id, admin_service
 
 
-async def register(
-    env: tuple[Applications, str], name: str, facts: ApplicationFacts
-) -> Application:
-    apps, tenant_id = env
-    return await register_application(
-        apps,
-        default_rules(),
-        tenant_id=tenant_id,
-        name=name,
-        facts=facts,
-        models=[],
-        today=date(2026, 11, 29),
+async def register(env: Env, name: str, facts: ApplicationFacts) -> Application:
+    _, tenant_id, admin = env
+    command = ApplicationRegistration(name=name, facts=facts)
+    return await admin.register_application(
+        Actor.system(), tenant_id, command, served_models=None, today=date(2026, 11, 29)
     )
 
 
@@ -66,7 +52,7 @@ def context(app_id: str | None, kind: RequestKind = "chat") -> RequestContext:
     return RequestContext(principal=principal, model="smollm2-135m-instruct", kind=kind)
 
 
-async def test_key_without_application_passes_unmarked(env: tuple[Applications, str]) -> None:
+async def test_key_without_application_passes_unmarked(env: Env) -> None:
     stage = PolicyStage(env[0])
     ctx = context(None)
     await stage.admit(ctx)
@@ -74,7 +60,7 @@ async def test_key_without_application_passes_unmarked(env: tuple[Applications, 
     assert ctx.annotations["policy"]["action"] == "allow"
 
 
-async def test_transparency_app_is_marked(env: tuple[Applications, str]) -> None:
+async def test_transparency_app_is_marked(env: Env) -> None:
     app = await register(env, "bot", CHATBOT)
     ctx = context(app.id)
     await PolicyStage(env[0]).admit(ctx)
@@ -85,14 +71,14 @@ async def test_transparency_app_is_marked(env: tuple[Applications, str]) -> None
     assert ctx.annotations["policy"]["tier"] == "transparency"
 
 
-async def test_embeddings_are_not_marked(env: tuple[Applications, str]) -> None:
+async def test_embeddings_are_not_marked(env: Env) -> None:
     app = await register(env, "bot", CHATBOT)
     ctx = context(app.id, "embedding")
     await PolicyStage(env[0]).admit(ctx)
     assert ctx.response_headers == {}
 
 
-async def test_prohibited_app_is_refused_naming_the_article(env: tuple[Applications, str]) -> None:
+async def test_prohibited_app_is_refused_naming_the_article(env: Env) -> None:
     app = await register(env, "score", ApplicationFacts(social_scoring=True))
     ctx = context(app.id)
     with pytest.raises(PermissionDeniedError, match=r"Art\. 5\(1\)\(c\)") as caught:
@@ -102,9 +88,9 @@ async def test_prohibited_app_is_refused_naming_the_article(env: tuple[Applicati
 
 
 async def test_pending_app_is_refused_until_complete_and_cache_is_invalidated(
-    env: tuple[Applications, str],
+    env: Env,
 ) -> None:
-    apps, _ = env
+    apps = env[0]
     clock = Clock()
     stage = PolicyStage(apps, cache_seconds=5, clock=clock)
     app = await register(env, "loans", ApplicationFacts(annex_iii_use="5b_creditworthiness"))
@@ -116,7 +102,7 @@ async def test_pending_app_is_refused_until_complete_and_cache_is_invalidated(
         bias_evaluated=True,
         deployer_contact="ops",
     )
-    await update_checklist(apps, app, done)
+    await env[2].update_checklist(Actor.system(), app, done)
     with pytest.raises(PermissionDeniedError):  # still cached
         await stage.admit(context(app.id))
     clock.now = 5.1  # a change made by another process shows after cache_seconds
@@ -125,6 +111,6 @@ async def test_pending_app_is_refused_until_complete_and_cache_is_invalidated(
     await stage.admit(context(app.id))
 
 
-async def test_missing_application_is_refused(env: tuple[Applications, str]) -> None:
+async def test_missing_application_is_refused(env: Env) -> None:
     with pytest.raises(PermissionDeniedError, match="no longer exists"):
         await PolicyStage(env[0]).admit(context("app_gone"))

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
 
+from aicommons.admin.commands import ApplicationRegistration, KeyCreate, TenantCreate
+from aicommons.admin.service import Actor, AdminService
 from aicommons.errors import NotFoundError, PermissionDeniedError
 from aicommons.governance.facts import ApplicationFacts
 from aicommons.governance.registration import (
     Checklist,
     ChecklistUpdate,
-    check_key_binding,
     missing_for,
     missing_items,
-    register_application,
     register_entry,
-    update_checklist,
 )
-from aicommons.governance.rules import default_rules
-from aicommons.store.accounts import Accounts
-from aicommons.store.applications import Application, Applications
-from aicommons.store.database import Database
+from aicommons.store.applications import Application
 
 TODAY = date(2026, 11, 29)
 CREDIT = ApplicationFacts(annex_iii_use="5b_creditworthiness", description="scores loans")
@@ -36,37 +31,37 @@ COMPLETE = Checklist(
 )
 
 
+Stores = tuple[AdminService, str]
+
+
 @pytest.fixture
-async def stores(db_url: str) -> AsyncIterator[tuple[Applications, str]]:
-    db = Database(db_url)
-    await db.migrate()
-    tenant = await Accounts(db).create_tenant("bank")
-    try:
-        yield Applications(db), tenant.id
-    finally:
-        await db.close()
+async def stores(admin_service: AdminService) -> Stores:
+    tenant = await admin_service.create_tenant(Actor.system(), TenantCreate(name="bank"))
+    return admin_service, tenant.id
 
 
 async def register(
-    stores: tuple[Applications, str],
+    stores: Stores,
     facts: ApplicationFacts,
     name: str = "app",
     checklist: Checklist | None = None,
 ) -> Application:
-    apps, tenant_id = stores
-    return await register_application(
-        apps,
-        default_rules(),
-        tenant_id=tenant_id,
-        name=name,
-        facts=facts,
-        models=["smollm2-135m-instruct"],
-        checklist=checklist,
-        today=TODAY,
+    admin, tenant_id = stores
+    command = ApplicationRegistration(
+        name=name, facts=facts, models=["smollm2-135m-instruct"], checklist=checklist
+    )
+    return await admin.register_application(
+        Actor.system(), tenant_id, command, served_models=None, today=TODAY
     )
 
 
-async def test_statuses_follow_the_tier(stores: tuple[Applications, str]) -> None:
+async def update_checklist(
+    stores: Stores, app: Application, update: ChecklistUpdate
+) -> Application:
+    return await stores[0].update_checklist(Actor.system(), app, update)
+
+
+async def test_statuses_follow_the_tier(stores: Stores) -> None:
     assert (await register(stores, CHATBOT, "bot")).status == "active"
     assert (await register(stores, WORK_EMOTIONS, "mood")).status == "refused"
     pending = await register(stores, CREDIT, "loans")
@@ -75,11 +70,10 @@ async def test_statuses_follow_the_tier(stores: tuple[Applications, str]) -> Non
     assert (await register(stores, CREDIT, "loans2", COMPLETE)).status == "active"
 
 
-async def test_checklist_completes_step_by_step(stores: tuple[Applications, str]) -> None:
-    apps, _ = stores
+async def test_checklist_completes_step_by_step(stores: Stores) -> None:
     app = await register(stores, CREDIT)
     app = await update_checklist(
-        apps, app, ChecklistUpdate(human_oversight_contact="Ana", log_retention_days=90)
+        stores, app, ChecklistUpdate(human_oversight_contact="Ana", log_retention_days=90)
     )
     assert app.status == "pending"
     assert [m.split()[0] for m in missing_for(app)] == [
@@ -88,11 +82,11 @@ async def test_checklist_completes_step_by_step(stores: tuple[Applications, str]
         "deployer_contact",
     ]
     app = await update_checklist(
-        apps,
+        stores,
         app,
         ChecklistUpdate(log_retention_days=200, bias_evaluation_ref="leaderboard/run/17"),
     )
-    app = await update_checklist(apps, app, ChecklistUpdate(deployer_contact="ops"))
+    app = await update_checklist(stores, app, ChecklistUpdate(deployer_contact="ops"))
     assert app.status == "active"
     assert app.checklist["human_oversight_contact"] == "Ana"  # earlier fields are kept
 
@@ -107,22 +101,28 @@ def test_six_months_means_183_days() -> None:
 
 
 async def test_keys_bind_only_to_own_permitted_applications(
-    stores: tuple[Applications, str],
+    stores: Stores,
 ) -> None:
-    apps, tenant_id = stores
+    admin, tenant_id = stores
+    other = await admin.create_tenant(Actor.system(), TenantCreate(name="other"))
     bot = await register(stores, CHATBOT, "bot")
     refused = await register(stores, WORK_EMOTIONS, "mood")
-    await check_key_binding(apps, tenant_id, None)
-    await check_key_binding(apps, tenant_id, bot.id)
+
+    async def bind(tenant: str, app_id: str | None) -> None:
+        command = KeyCreate(tenant=tenant, application_id=app_id)
+        await admin.create_key(Actor.system(), command)
+
+    await bind(tenant_id, None)
+    await bind(tenant_id, bot.id)
     with pytest.raises(PermissionDeniedError, match=r"Art\. 5\(1\)\(f\)"):
-        await check_key_binding(apps, tenant_id, refused.id)
+        await bind(tenant_id, refused.id)
     with pytest.raises(NotFoundError):
-        await check_key_binding(apps, "ten_other", bot.id)
+        await bind(other.id, bot.id)
     with pytest.raises(NotFoundError):
-        await check_key_binding(apps, tenant_id, "app_nothing")
+        await bind(tenant_id, "app_nothing")
 
 
-async def test_register_entry_has_no_facts_or_secrets(stores: tuple[Applications, str]) -> None:
+async def test_register_entry_has_no_facts_or_secrets(stores: Stores) -> None:
     app = await register(stores, CREDIT.model_copy(update=CHATBOT.model_dump(exclude_unset=True)))
     entry = register_entry(app, "bank")
     assert entry["tenant"] == "bank" and entry["purpose"] == "scores loans"

@@ -29,17 +29,19 @@ async def test_keys_are_stored_as_hashes_with_utc_times(db_url: str) -> None:
     await db.migrate()
     accounts = Accounts(db)
     try:
-        tenant = await accounts.create_tenant("lab")
         expiry = datetime(2030, 1, 1, tzinfo=UTC)
-        _key, secret = await accounts.create_key(tenant.id, "k", expires_at=expiry)
+        async with db.write() as session:
+            tenant = await Accounts.add_tenant(session, "lab")
+            _key, secret = await Accounts.add_key(session, tenant.id, "k", expires_at=expiry)
         found = await accounts.find_by_secret(secret)
         assert found is not None and found.tenant.name == "lab"
         assert found.key.key_hash == hash_key(secret) != secret
         assert found.key.expires_at == expiry
         assert await accounts.find_by_secret(secret + "x") is None
         with pytest.raises(ConflictError):
-            await accounts.create_tenant("lab")
+            async with db.write() as session:
+                await Accounts.add_tenant(session, "lab")
         with pytest.raises(NotFoundError):
-            await accounts.revoke_key("key_missing")
+            await accounts.get_key("key_missing")
     finally:
         await db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from aicommons.testing.live import LiveServer
+from aicommons.testing.standin import standin_in_thread
 from tests.web.conftest import screenshot
 from tests.web.pages import log_in
 
@@ -61,16 +63,22 @@ def test_admin_creates_a_tenant_and_a_key_shown_once_then_revokes_it(
     page: Any, server: LiveServer
 ) -> None:
     log_in(page, server, server.admin_key, "/ui/admin")
-    expect(page.locator("text=smollm2-135m-instruct")).to_be_visible()
+    expect(page.locator("#models td", has_text="smollm2-135m-instruct")).to_be_visible()
     expect(page.locator(".badge.ok").first).to_have_text("healthy")
     page.fill("form[action='/ui/admin/tenants'] input[name=name]", "browser-lab")
     page.click("form[action='/ui/admin/tenants'] button")
     expect(page.locator(".flash")).to_contain_text("browser-lab")
     page.select_option("form[action='/ui/admin/keys'] select[name=tenant]", label="browser-lab")
     page.fill("form[action='/ui/admin/keys'] input[name=name]", "from-the-browser")
+    page.select_option("#key-form select[name=models]", ["smollm2-135m-instruct"])
+    page.fill("#key-form input[name=expires_at]", "2031-01-01")
     page.click("form[action='/ui/admin/keys'] button")
     secret = page.locator("#new-key").inner_text()
     assert secret.startswith("sk-aic-")
+    with server.admin() as admin:
+        (key,) = admin.get("/admin/keys", params={"tenant": "browser-lab"}).json()
+    assert key["models"] == ["smollm2-135m-instruct"]
+    assert key["expires_at"].startswith("2031-01-01T00:00:00")
     screenshot(page, "key-created")
     page.goto(f"{server.base_url}/ui/admin")
     assert secret not in page.content()
@@ -78,3 +86,39 @@ def test_admin_creates_a_tenant_and_a_key_shown_once_then_revokes_it(
     row.locator("button.danger").click()
     expect(page.locator("#keys tr", has_text="from-the-browser")).to_contain_text("revoked")
     screenshot(page, "admin")
+
+
+def test_admin_limits_show_current_values_and_models_are_added_checked_removed(
+    page: Any, server: LiveServer
+) -> None:
+    server.create_key("limited-lab")
+    with server.admin() as admin:
+        admin.put("/admin/limits/tenant/limited-lab", json={"tokens_per_day": 5000})
+    log_in(page, server, server.admin_key, "/ui/admin")
+    page.select_option("#limits-target", label="limited-lab")
+    expect(page.locator("#limits-form input[name=tokens_per_day]")).to_have_value("5000")
+    expect(page.locator("#limits-form input[name=max_parallel]")).to_have_value("")
+    page.fill("#limits-form input[name=max_parallel]", "3")
+    page.click("#limits-form button")
+    expect(page.locator(".flash")).to_contain_text("saved")
+    with server.admin() as admin:
+        limits = admin.get("/admin/limits/tenant/limited-lab").json()
+    assert limits["tokens_per_day"] == 5000 and limits["max_parallel"] == 3
+
+    with standin_in_thread() as standin:
+        page.fill("#model-form input[name=name]", "browser-remote")
+        page.select_option("#model-form select[name=engine]", "upstream")
+        page.fill("#model-form textarea[name=options]", json.dumps({"url": standin.base_url}))
+        page.click("#model-form button")
+        expect(page.locator(".flash")).to_contain_text("browser-remote added")
+        row = page.locator("#models tr[data-model=browser-remote]")
+        row.locator("button.check").click()
+        expect(page.locator(".flash")).to_contain_text("browser-remote is healthy")
+        screenshot(page, "admin-models")
+        page.locator("#models tr[data-model=browser-remote] button.remove").click()
+        expect(page.locator(".flash")).to_contain_text("browser-remote removed")
+    expect(page.locator("#models tr[data-model=browser-remote]")).to_have_count(0)
+    page.fill("#model-form input[name=name]", "broken")
+    page.fill("#model-form textarea[name=options]", "{not json")
+    page.click("#model-form button")
+    expect(page.locator(".flash")).to_contain_text("Options must be a JSON object")

@@ -27,7 +27,7 @@ def test_admin_sets_a_tenant_weight(page: Any, server: LiveServer) -> None:
     log_in(page, server, server.admin_key, "/ui/admin")
     row = page.locator("#tenants tr[data-tenant=weighted]")
     row.locator("input[name=weight]").fill("2.5")
-    row.locator("button").click()
+    row.locator("form.weight button").click()
     expect(page.locator(".flash")).to_contain_text("weight 2.5")
     expect(page.locator("#tenants tr[data-tenant=weighted] td").nth(1)).to_have_text("2.5")
     with server.admin() as admin:

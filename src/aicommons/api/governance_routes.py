@@ -14,17 +14,18 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from aicommons.api.admin_schemas import Name
+from aicommons.admin.commands import ApplicationRegistration
+from aicommons.admin.service import Actor
 from aicommons.api.deps import PrincipalDep, ServicesDep
-from aicommons.errors import ConflictError, InvalidRequestError, PermissionDeniedError
+from aicommons.errors import InvalidRequestError, PermissionDeniedError
 from aicommons.gateway.auth import Principal
 from aicommons.governance import documents, registration
 from aicommons.governance.classifier import Decision, classify
 from aicommons.governance.facts import ApplicationFacts, facts_schema
-from aicommons.governance.registration import Checklist, ChecklistUpdate
+from aicommons.governance.registration import ChecklistUpdate
 from aicommons.services import Services
 from aicommons.store.applications import Application
 
@@ -33,13 +34,7 @@ router = APIRouter(prefix="/v1", tags=["governance"])
 ModelName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class ApplicationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name
-    facts: ApplicationFacts
-    models: list[ModelName] = Field(default_factory=list, max_length=20)
-    checklist: Checklist | None = None
+class ApplicationCreate(ApplicationRegistration):
     tenant: str | None = Field(default=None, description="admin keys only: tenant id or name")
 
 
@@ -88,15 +83,6 @@ async def _owned(services: Services, principal: Principal, app_id: str) -> Appli
     return await services.applications.get(app_id, tenant)
 
 
-def _check_models(services: Services, principal: Principal, models: list[str]) -> None:
-    served = services.gateway.visible_models(principal)
-    unknown = [m for m in models if m not in served]
-    if unknown:
-        raise InvalidRequestError(
-            f"unknown models {unknown}; see GET /v1/models", param="models", code="model_not_found"
-        )
-
-
 @router.post("/applications", status_code=201)
 async def register(
     body: ApplicationCreate, principal: PrincipalDep, services: ServicesDep
@@ -109,15 +95,11 @@ async def register(
     tenant_id = (
         (await services.accounts.get_tenant(body.tenant)).id if body.tenant else principal.tenant_id
     )
-    _check_models(services, principal, body.models)
-    app = await registration.register_application(
-        services.applications,
-        services.rules,
-        tenant_id=tenant_id,
-        name=body.name,
-        facts=body.facts,
-        models=body.models,
-        checklist=body.checklist,
+    app = await services.admin.register_application(
+        Actor.api(principal.key_id),
+        tenant_id,
+        body,
+        served_models=services.gateway.visible_models(principal),
         today=_today(),
     )
     if app.status == "refused":
@@ -145,10 +127,7 @@ async def update_checklist(
     app_id: str, body: ChecklistUpdate, principal: PrincipalDep, services: ServicesDep
 ) -> ApplicationPublic:
     app = await _owned(services, principal, app_id)
-    if app.status == "refused":
-        raise ConflictError("a refused application cannot be completed; register a new purpose")
-    updated = await registration.update_checklist(services.applications, app, body)
-    services.policy.forget(app_id)
+    updated = await services.admin.update_checklist(Actor.api(principal.key_id), app, body)
     return ApplicationPublic.of(updated)
 
 

@@ -7,29 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from aicommons.admin.commands import LimitsSet
+from aicommons.admin.service import Actor
 from aicommons.api.deps import AdminDep, PrincipalDep, ServicesDep
 from aicommons.errors import InvalidRequestError, NotFoundError
 from aicommons.services import Services
-from aicommons.store.usage import Limits, Scope
+from aicommons.store.usage import Scope
 
 router = APIRouter(tags=["usage"])
-
-Count = Annotated[int, Field(ge=0, le=10**15)]
-
-
-class LimitsBody(BaseModel):
-    """Limits of a tenant or key; null (or absent) removes that limit."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tokens_per_day: Count | None = None
-    tokens_per_month: Count | None = None
-    requests_per_minute: Count | None = None
-    tokens_per_minute: Count | None = None
-    max_parallel: Count | None = None
 
 
 def _day(value: str | None, default: date, param: str) -> date:
@@ -130,31 +117,21 @@ async def get_usage(
     return await usage_report(services, tenant_id, first, last)
 
 
-async def _scope_id(services: Services, scope: Scope, ident: str) -> str:
-    if scope == "tenant":
-        return (await services.accounts.get_tenant(ident)).id
-    return (await services.accounts.get_key(ident)).id
-
-
 @router.get("/admin/limits/{scope}/{ident}")
-async def get_limits(scope: Scope, ident: str, _: AdminDep, services: ServicesDep) -> LimitsBody:
-    limits = await services.usage.limits(scope, await _scope_id(services, scope, ident))
-    return LimitsBody(**limits.as_dict())
+async def get_limits(scope: Scope, ident: str, _: AdminDep, services: ServicesDep) -> LimitsSet:
+    if scope == "tenant":
+        scope_id = (await services.accounts.get_tenant(ident)).id
+    else:
+        scope_id = (await services.accounts.get_key(ident)).id
+    return LimitsSet(**(await services.usage.limits(scope, scope_id)).as_dict())
 
 
 @router.put("/admin/limits/{scope}/{ident}")
 async def set_limits(
-    scope: Scope, ident: str, body: LimitsBody, _: AdminDep, services: ServicesDep
-) -> LimitsBody:
-    await apply_limits(services, scope, ident, body)
-    return body
-
-
-async def apply_limits(services: Services, scope: Scope, ident: str, body: LimitsBody) -> None:
-    """Store a tenant's or key's limits and make the quota stage read them again."""
-    scope_id = await _scope_id(services, scope, ident)
-    await services.usage.set_limits(scope, scope_id, Limits(**body.model_dump()))
-    services.quota.forget_limits()
+    scope: Scope, ident: str, body: LimitsSet, admin: AdminDep, services: ServicesDep
+) -> LimitsSet:
+    limits = await services.admin.set_limits(Actor.api(admin.key_id), scope, ident, body)
+    return LimitsSet(**limits.as_dict())
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -8,7 +8,7 @@ import contextlib
 import importlib.util
 import logging
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,32 +106,24 @@ class ModelCatalog:
     def engines(self) -> dict[str, Engine]:
         return dict(self._engines)
 
-    async def add(self, name: str, engine_name: str, options: dict[str, Any]) -> Engine:
-        """Start a new model, then persist it, so a broken configuration is never stored."""
+    def is_from_file(self, name: str) -> bool:
+        return name in self._file_specs
+
+    async def add(self, spec: ModelSpec, persist: Callable[[], Awaitable[None]]) -> Engine:
+        """Start ``spec``'s engine, then ``persist`` it, so a broken configuration is never
+        stored; the engine is closed again if persisting fails."""
         async with self._lock:
-            if name in self._engines:
-                raise ConflictError(f"a model named {name!r} already exists", param="name")
-            spec = ModelSpec(name=name, engine=engine_name, options=options, source="database")
+            if spec.name in self._engines:
+                raise ConflictError(f"a model named {spec.name!r} already exists", param="name")
             try:
                 engine = await self._start_engine(spec)
             except (ConfigError, OSError, TypeError, ValueError) as exc:
                 raise InvalidRequestError(
-                    f"cannot start model {name!r}: {exc}", param="options"
+                    f"cannot start model {spec.name!r}: {exc}", param="options"
                 ) from exc
             try:
-                await self._stored.add(name, engine_name, options)
-            except Exception:
-                await self._engines.pop(name).close()
+                await persist()
+            except BaseException:
+                await self._engines.pop(spec.name).close()
                 raise
             return engine
-
-    async def remove(self, name: str) -> None:
-        async with self._lock:
-            if name in self._file_specs:
-                raise ConflictError(
-                    f"model {name!r} comes from the models file; remove it there", param="name"
-                )
-            await self._stored.remove(name)
-            engine = self._engines.pop(name, None)
-            if engine is not None:
-                await engine.close()

@@ -12,7 +12,9 @@ import click
 import yaml
 from pydantic import ValidationError
 
-from aicommons.cli_support import echo_json, run_async, with_database
+from aicommons.admin.commands import ApplicationRegistration, validated
+from aicommons.admin.service import Actor, AdminService
+from aicommons.cli_support import echo_json, run_async, with_admin, with_database
 from aicommons.errors import InvalidRequestError
 from aicommons.governance.classifier import classify
 from aicommons.governance.facts import ApplicationFacts
@@ -20,7 +22,6 @@ from aicommons.governance.registration import (
     Checklist,
     missing_for,
     refusal_error,
-    register_application,
 )
 from aicommons.governance.rules import default_rules
 from aicommons.store.accounts import Accounts
@@ -30,12 +31,19 @@ from aicommons.store.database import Database
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+_DOCUMENT_FIELDS = ("name", "models", "checklist")
+
+
 def read_document(path: Path) -> dict[str, Any]:
-    """A YAML or JSON file holding either bare facts or {name, facts, models, checklist}."""
+    """A YAML or JSON file holding {name, facts, models, checklist}, or the facts themselves
+    with ``name``, ``models`` and ``checklist`` beside them at the top."""
     data = yaml.safe_load(path.read_text("utf-8")) or {}
     if not isinstance(data, dict):
         raise InvalidRequestError(f"{path} must hold a mapping of facts")
-    return data if "facts" in data else {"facts": data}
+    if "facts" in data:
+        return data
+    document = {k: data.pop(k) for k in _DOCUMENT_FIELDS if k in data}
+    return {**document, "facts": data}
 
 
 def parse_facts(data: dict[str, Any]) -> ApplicationFacts:
@@ -80,24 +88,23 @@ async def apps_register(
     app_name = name or document.get("name")
     if not app_name:
         raise click.UsageError("give --name or a 'name' in the facts file")
-    facts = parse_facts(document["facts"])
-    checklist = Checklist.model_validate(document.get("checklist") or {})
-    rules = await asyncio.to_thread(default_rules)
+    command = validated(
+        ApplicationRegistration,
+        {
+            "name": str(app_name),
+            "facts": parse_facts(document["facts"]),
+            "models": list(models_) or list(document.get("models") or []),
+            "checklist": Checklist.model_validate(document.get("checklist") or {}),
+        },
+    )
 
-    async def register(db: Database) -> Application:
+    async def register(admin: AdminService, db: Database) -> Application:
         owner = await Accounts(db).get_tenant(tenant)
-        return await register_application(
-            Applications(db),
-            rules,
-            tenant_id=owner.id,
-            name=str(app_name),
-            facts=facts,
-            models=list(models_) or list(document.get("models") or []),
-            checklist=checklist,
-            today=datetime.now(UTC).date(),
+        return await admin.register_application(
+            Actor.cli(), owner.id, command, served_models=None, today=datetime.now(UTC).date()
         )
 
-    app = await with_database(register)
+    app = await with_admin(register)
     click.echo(_line(app))
     click.echo(app.decision.get("tiers"), err=True)
     for item in missing_for(app):

@@ -8,16 +8,13 @@ the checklist is complete; ``active`` otherwise.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from aicommons.errors import PermissionDeniedError
-from aicommons.governance.classifier import Decision, classify
-from aicommons.governance.facts import ApplicationFacts
-from aicommons.governance.rules import RuleSet
-from aicommons.store.applications import Application, Applications
+from aicommons.governance.classifier import Decision
+from aicommons.store.applications import Application
 
 # Art. 26(6) (deployers) and Art. 19(1) (providers): logs kept at least six months.
 MIN_LOG_RETENTION_DAYS = 183
@@ -92,42 +89,12 @@ def missing_for(app: Application) -> list[str]:
     return missing_items(app.tier, checklist_of(app))
 
 
-async def register_application(
-    applications: Applications,
-    rules: RuleSet,
-    *,
-    tenant_id: str,
-    name: str,
-    facts: ApplicationFacts,
-    models: list[str],
-    checklist: Checklist | None = None,
-    today: date,
-) -> Application:
-    """Classify and store an application (refused ones too, for the record)."""
-    checklist = checklist or Checklist()
-    decision = classify(facts, rules, on=today)
-    return await applications.create(
-        tenant_id,
-        name,
-        description=facts.description,
-        facts=facts.model_dump(mode="json"),
-        models=models,
-        tier=decision.tier,
-        decision=decision.to_json(),
-        status=status_for(decision, checklist),
-        checklist=checklist.model_dump(mode="json"),
-    )
-
-
-async def update_checklist(
-    applications: Applications, app: Application, update: ChecklistUpdate
-) -> Application:
-    """Merge the fields given into the checklist and recompute the status."""
+def merged_checklist(app: Application, update: ChecklistUpdate) -> tuple[Checklist, str]:
+    """The checklist with the fields given merged in, and the status it leads to."""
     merged = Checklist.model_validate(
         {**app.checklist, **update.model_dump(mode="json", exclude_unset=True)}
     )
-    status = status_for(decision_of(app), merged)
-    return await applications.update_checklist(app.id, merged.model_dump(mode="json"), status)
+    return merged, status_for(decision_of(app), merged)
 
 
 def refusal_error(app: Application) -> PermissionDeniedError:
@@ -148,17 +115,6 @@ def pending_error(app: Application, missing: list[str]) -> PermissionDeniedError
         f"Complete it with PATCH /v1/applications/{app.id}/checklist.",
         code="application_pending",
     )
-
-
-async def check_key_binding(
-    applications: Applications, tenant_id: str, application_id: str | None
-) -> None:
-    """A key may be bound only to an existing, not refused application of its own tenant."""
-    if application_id is None:
-        return
-    app = await applications.get(application_id, tenant_id)
-    if app.status == "refused":
-        raise refusal_error(app)
 
 
 def register_entry(app: Application, tenant_name: str) -> dict[str, Any]:

@@ -5,9 +5,8 @@ and links it after the chain's head, inserts the batch in one transaction and th
 every waiter. So a burst of N appends costs a handful of commits, not N, and ``append``
 returns only once its record is committed.
 
-The chain is assumed to have one writer process per database (the server). Another process
-(the CLI) may still append: ``seq`` is the primary key, so a batch built on a stale head fails
-as a whole, and the writer re-reads the head and links the batch again.
+Each batch is linked inside the chain's lock (`aicommons.ledger.append`), so every replica's
+writer, admin changes and the command line append to one chain without conflicts.
 """
 
 from __future__ import annotations
@@ -18,11 +17,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from aicommons.errors import AICommonsError
-from aicommons.ledger.records import ChainHead, Entry, LedgerRecord, canonical_json, chain
-from aicommons.store import ledger as table
+from aicommons.ledger.append import append_entries
+from aicommons.ledger.records import Entry, LedgerRecord, canonical_json
 from aicommons.store.database import Database
 from aicommons.store.tables import utcnow
 
@@ -48,19 +45,16 @@ class LedgerClosedError(LedgerUnavailableError):
 class LedgerWriter:
     """Appends records durably, many per transaction. Implements `AuditSink`."""
 
-    def __init__(self, db: Database, max_batch: int = 1000, conflict_retries: int = 5) -> None:
+    def __init__(self, db: Database, max_batch: int = 1000) -> None:
         self._db = db
         self._max_batch = max_batch
-        self._conflict_retries = conflict_retries
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
-        self._head: ChainHead | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.num_commits = 0
 
     async def start(self) -> None:
-        """Read the chain's head and start the background writer."""
-        self._head = await self._read_head()
+        """Start the background writer."""
         self._task = asyncio.create_task(self._run(), name="ledger-writer")
 
     async def append(self, kind: str, payload: Mapping[str, Any]) -> LedgerRecord:
@@ -109,7 +103,6 @@ class LedgerWriter:
             records = await self._write(entries)
         except Exception:
             logger.exception("writing %d ledger records failed", len(batch))
-            self._head = None  # the commit may or may not have happened: re-read next time
             for _, future in batch:
                 if not future.done():
                     future.set_exception(
@@ -121,24 +114,7 @@ class LedgerWriter:
                 future.set_result(record)
 
     async def _write(self, entries: list[Entry]) -> list[LedgerRecord]:
-        for attempt in range(self._conflict_retries + 1):
-            head = self._head or await self._read_head()
-            # Hashing a large batch is CPU work: keep it off the event loop.
-            records = await asyncio.to_thread(chain, head, entries)
-            try:
-                async with self._db.engine.begin() as conn:
-                    await table.insert_records(conn, records)
-            except IntegrityError:
-                # Another process appended since our head was read: link after its records.
-                if attempt == self._conflict_retries:
-                    raise
-                self._head = None
-                continue
-            self._head = ChainHead(records[-1].seq, records[-1].hash)
-            self.num_commits += 1
-            return records
-        raise AssertionError("unreachable")
-
-    async def _read_head(self) -> ChainHead:
-        async with self._db.engine.connect() as conn:
-            return await table.read_head(conn)
+        async with self._db.write() as session:
+            records = await append_entries(self._db, session, entries)
+        self.num_commits += 1
+        return records

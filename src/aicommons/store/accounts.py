@@ -7,8 +7,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aicommons.errors import ConflictError, NotFoundError
 from aicommons.store.database import Database
@@ -36,55 +37,43 @@ class KeyRecord:
 
 
 class Accounts:
-    """CRUD for tenants and keys over a `Database`."""
+    """Tenants and keys: reads open their own session; writes join the caller's transaction."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    # -- tenants -------------------------------------------------------------------------
+    # -- writes, in the caller's transaction (`Database.write`) -------------------------
 
-    async def create_tenant(self, name: str, weight: float = 1.0) -> Tenant:
+    @staticmethod
+    async def add_tenant(session: AsyncSession, name: str, weight: float = 1.0) -> Tenant:
         tenant = Tenant(id=new_id("ten"), name=name, weight=weight, created_at=utcnow())
+        session.add(tenant)
         try:
-            async with self._db.session() as session:
-                session.add(tenant)
+            await session.flush()
         except IntegrityError as exc:
             raise ConflictError(f"a tenant named {name!r} already exists", param="name") from exc
         return tenant
 
-    async def list_tenants(self) -> list[Tenant]:
-        async with self._db.session() as session:
-            return list((await session.scalars(select(Tenant).order_by(Tenant.name))).all())
-
-    async def get_tenant(self, id_or_name: str) -> Tenant:
-        async with self._db.session() as session:
-            tenant = await session.scalar(
-                select(Tenant).where((Tenant.id == id_or_name) | (Tenant.name == id_or_name))
-            )
+    @staticmethod
+    async def tenant_in(session: AsyncSession, id_or_name: str) -> Tenant:
+        """The tenant by id or name, in ``session`` (a 404 if there is none)."""
+        tenant = await session.scalar(
+            select(Tenant).where((Tenant.id == id_or_name) | (Tenant.name == id_or_name))
+        )
         if tenant is None:
             raise NotFoundError(f"no tenant {id_or_name!r}", param="tenant")
         return tenant
 
-    async def update_tenant(self, id_or_name: str, *, weight: float | None = None) -> Tenant:
-        tenant = await self.get_tenant(id_or_name)
-        async with self._db.session() as session:
-            if weight is not None:
-                await session.execute(
-                    update(Tenant).where(Tenant.id == tenant.id).values(weight=weight)
-                )
-        return await self.get_tenant(tenant.id)
+    @staticmethod
+    async def key_in(session: AsyncSession, key_id: str) -> ApiKey:
+        key = await session.get(ApiKey, key_id)
+        if key is None:
+            raise NotFoundError(f"no key {key_id!r}", param="key_id")
+        return key
 
-    async def delete_tenant(self, id_or_name: str) -> None:
-        tenant = await self.get_tenant(id_or_name)
-        if tenant.name == OPERATORS_TENANT:
-            raise ConflictError("the operators tenant holds the admin keys and cannot be deleted")
-        async with self._db.session() as session:
-            await session.delete(await session.get(Tenant, tenant.id))
-
-    # -- keys ----------------------------------------------------------------------------
-
-    async def create_key(
-        self,
+    @staticmethod
+    async def add_key(
+        session: AsyncSession,
         tenant_id: str,
         name: str,
         *,
@@ -94,7 +83,7 @@ class Accounts:
         expires_at: datetime | None = None,
         secret: str | None = None,
     ) -> tuple[ApiKey, str]:
-        """Store a new key; return the row and the secret, which is never stored or shown again."""
+        """Add a key; return the row and the secret, which is never stored or shown again."""
         secret = secret or generate_key()
         key = ApiKey(
             id=new_id("key"),
@@ -108,9 +97,33 @@ class Accounts:
             created_at=utcnow(),
             expires_at=expires_at,
         )
-        async with self._db.session() as session:
-            session.add(key)
+        session.add(key)
+        await session.flush()
         return key, secret
+
+    @staticmethod
+    async def key_by_hash_in(session: AsyncSession, key_hash: str) -> ApiKey | None:
+        return await session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+
+    @staticmethod
+    async def count_admin_keys_in(session: AsyncSession) -> int:
+        """Admin keys that still work (not revoked)."""
+        count = await session.scalar(
+            select(func.count())
+            .select_from(ApiKey)
+            .where(ApiKey.is_admin.is_(True), ApiKey.revoked_at.is_(None))
+        )
+        return int(count or 0)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def list_tenants(self) -> list[Tenant]:
+        async with self._db.session() as session:
+            return list((await session.scalars(select(Tenant).order_by(Tenant.name))).all())
+
+    async def get_tenant(self, id_or_name: str) -> Tenant:
+        async with self._db.session() as session:
+            return await self.tenant_in(session, id_or_name)
 
     async def list_keys(self, tenant_id: str | None = None) -> list[ApiKey]:
         query = select(ApiKey).order_by(ApiKey.created_at)
@@ -121,19 +134,7 @@ class Accounts:
 
     async def get_key(self, key_id: str) -> ApiKey:
         async with self._db.session() as session:
-            key = await session.get(ApiKey, key_id)
-        if key is None:
-            raise NotFoundError(f"no key {key_id!r}", param="key_id")
-        return key
-
-    async def revoke_key(self, key_id: str) -> ApiKey:
-        async with self._db.session() as session:
-            key = await session.get(ApiKey, key_id)
-            if key is None:
-                raise NotFoundError(f"no key {key_id!r}", param="key_id")
-            if key.revoked_at is None:
-                key.revoked_at = utcnow()
-        return key
+            return await self.key_in(session, key_id)
 
     async def find_by_secret(self, secret: str) -> KeyRecord | None:
         return await self.find_by_hash(hash_key(secret))
@@ -151,15 +152,4 @@ class Accounts:
 
     async def count_admin_keys(self) -> int:
         async with self._db.session() as session:
-            count = await session.scalar(
-                select(func.count())
-                .select_from(ApiKey)
-                .where(ApiKey.is_admin.is_(True), ApiKey.revoked_at.is_(None))
-            )
-        return int(count or 0)
-
-    async def ensure_operators_tenant(self) -> Tenant:
-        try:
-            return await self.get_tenant(OPERATORS_TENANT)
-        except NotFoundError:
-            return await self.create_tenant(OPERATORS_TENANT)
+            return await self.count_admin_keys_in(session)

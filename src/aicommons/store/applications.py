@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aicommons.errors import ConflictError, NotFoundError
@@ -46,8 +47,9 @@ class Applications:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @staticmethod
     async def create(
-        self,
+        session: AsyncSession,
         tenant_id: str,
         name: str,
         *,
@@ -74,9 +76,9 @@ class Applications:
             created_at=now,
             updated_at=now,
         )
+        session.add(app)
         try:
-            async with self._db.session() as session:
-                session.add(app)
+            await session.flush()
         except IntegrityError as exc:
             raise ConflictError(
                 f"this tenant already has an application named {name!r}", param="name"
@@ -86,7 +88,14 @@ class Applications:
     async def get(self, app_id: str, tenant_id: str | None = None) -> Application:
         """The application; a 404 if it does not exist or belongs to another tenant."""
         async with self._db.session() as session:
-            app = await session.get(Application, app_id)
+            return await self.in_session(session, app_id, tenant_id)
+
+    @staticmethod
+    async def in_session(
+        session: AsyncSession, app_id: str, tenant_id: str | None = None
+    ) -> Application:
+        """`get` in the caller's session."""
+        app = await session.get(Application, app_id)
         if app is None or (tenant_id is not None and app.tenant_id != tenant_id):
             raise NotFoundError(f"no application {app_id!r}", param="application_id")
         return app
@@ -114,14 +123,15 @@ class Applications:
             rows = (await session.execute(query)).all()
         return [(row[0], row[1]) for row in rows]
 
+    @staticmethod
     async def update_checklist(
-        self, app_id: str, checklist: dict[str, Any], status: str
+        session: AsyncSession, app_id: str, checklist: dict[str, Any], status: str
     ) -> Application:
-        async with self._db.session() as session:
-            app = await session.get(Application, app_id)
-            if app is None:
-                raise NotFoundError(f"no application {app_id!r}", param="application_id")
-            app.checklist = checklist
-            app.status = status
-            app.updated_at = utcnow()
+        """Replace the checklist and status, in the caller's transaction."""
+        app = await session.get(Application, app_id)
+        if app is None:
+            raise NotFoundError(f"no application {app_id!r}", param="application_id")
+        app.checklist = checklist
+        app.status = status
+        app.updated_at = utcnow()
         return app

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -49,6 +49,29 @@ class Database:
         """A session inside a transaction, committed on success and rolled back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that holds the database's write lock from its start.
+
+        On SQLite that is ``BEGIN IMMEDIATE``: a deferred transaction that reads first and
+        writes later fails at once ("database is locked") when another process wrote in
+        between, whereas an immediate one waits its turn. On PostgreSQL rows lock as they are
+        written and `lock` serialises what must be serial (the ledger's chain).
+        """
+        async with self.sessions() as session, session.begin():
+            if self.is_sqlite:
+                await session.execute(text("BEGIN IMMEDIATE"))
+            yield session
+
+    async def lock(self, session: AsyncSession, name: str) -> None:
+        """Hold a named lock until the session's transaction ends (PostgreSQL advisory lock;
+        on SQLite the transaction of `write` already excludes every other writer)."""
+        if not self.is_sqlite:
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :name))"),
+                {"name": f".{name}"},
+            )
 
     async def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aicommons.engines.base import ModelSpec
 from aicommons.errors import ConflictError, NotFoundError
@@ -17,25 +18,28 @@ class ModelConfigs:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, name: str, engine: str, options: dict[str, Any]) -> ModelSpec:
+    @staticmethod
+    async def add(
+        session: AsyncSession, name: str, engine: str, options: dict[str, Any]
+    ) -> ModelSpec:
+        """Store a model, in the caller's transaction."""
         now = utcnow()
+        session.add(
+            ModelConfig(name=name, engine=engine, options=options, created_at=now, updated_at=now)
+        )
         try:
-            async with self._db.session() as session:
-                session.add(
-                    ModelConfig(
-                        name=name, engine=engine, options=options, created_at=now, updated_at=now
-                    )
-                )
+            await session.flush()
         except IntegrityError as exc:
             raise ConflictError(f"a model named {name!r} already exists", param="name") from exc
         return ModelSpec(name=name, engine=engine, options=options, source="database")
 
-    async def remove(self, name: str) -> None:
-        async with self._db.session() as session:
-            row = await session.get(ModelConfig, name)
-            if row is None:
-                raise NotFoundError(f"no model {name!r} was added at run time", param="name")
-            await session.delete(row)
+    @staticmethod
+    async def remove(session: AsyncSession, name: str) -> None:
+        """Delete a stored model, in the caller's transaction."""
+        row = await session.get(ModelConfig, name)
+        if row is None:
+            raise NotFoundError(f"no model {name!r} was added at run time", param="name")
+        await session.delete(row)
 
     async def list(self) -> list[ModelSpec]:
         async with self._db.session() as session:

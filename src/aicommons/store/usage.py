@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import Float, Integer, String, func, select
+from sqlalchemy import BigInteger, Float, String, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aicommons.store.database import Database
@@ -34,10 +35,10 @@ class UsageDaily(Base):
     tenant_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
-    requests: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     energy_joules: Mapped[float] = mapped_column(Float, default=0.0)
     gco2e: Mapped[float] = mapped_column(Float, default=0.0)
 
@@ -49,11 +50,11 @@ class LimitRow(Base):
 
     scope: Mapped[str] = mapped_column(String(10), primary_key=True)
     scope_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    tokens_per_day: Mapped[int | None] = mapped_column(Integer, default=None)
-    tokens_per_month: Mapped[int | None] = mapped_column(Integer, default=None)
-    requests_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
-    tokens_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
-    max_parallel: Mapped[int | None] = mapped_column(Integer, default=None)
+    tokens_per_day: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    tokens_per_month: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    requests_per_minute: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    tokens_per_minute: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    max_parallel: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,15 +155,18 @@ class UsageStore:
             return Limits()
         return Limits(**{name: getattr(row, name) for name in LIMIT_FIELDS})
 
-    async def set_limits(self, scope: Scope, scope_id: str, limits: Limits) -> None:
-        async with self._db.session() as session:
-            row = await session.get(LimitRow, (scope, scope_id))
-            if limits.empty:
-                if row is not None:
-                    await session.delete(row)
-                return
-            if row is None:
-                row = LimitRow(scope=scope, scope_id=scope_id)
-                session.add(row)
-            for name, value in limits.as_dict().items():
-                setattr(row, name, value)
+    @staticmethod
+    async def set_limits(
+        session: AsyncSession, scope: Scope, scope_id: str, limits: Limits
+    ) -> None:
+        """Replace the limits of a tenant or key, in the caller's transaction."""
+        row = await session.get(LimitRow, (scope, scope_id))
+        if limits.empty:
+            if row is not None:
+                await session.delete(row)
+            return
+        if row is None:
+            row = LimitRow(scope=scope, scope_id=scope_id)
+            session.add(row)
+        for name, value in limits.as_dict().items():
+            setattr(row, name, value)

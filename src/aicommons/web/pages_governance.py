@@ -1,8 +1,8 @@
 """Governance pages: register an application from a form generated from the facts schema,
 see its AI Act classification and complete its checklist, and the public transparency register.
 
-The handlers call the same functions as the governance API (``registration``), so the page and
-``POST /v1/applications`` classify, store and refuse alike.
+Writes go through the admin service, as ``POST /v1/applications`` and the checklist PATCH do,
+so the page and the API validate, classify, store, ledger and refuse alike.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from aicommons.errors import AICommonsError, ConflictError, InvalidRequestError
+from aicommons.admin.commands import ApplicationRegistration, validated
+from aicommons.admin.service import Actor
+from aicommons.errors import AICommonsError, InvalidRequestError
 from aicommons.governance import registration
 from aicommons.store.applications import Application
 from aicommons.web.forms import (
@@ -29,7 +31,6 @@ from aicommons.web.forms import (
 from aicommons.web.pages import MaybeUserDep, UserDep, WebUser, check_csrf, render, services_of
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-NAME_MAX = 100
 
 
 def _field(form: FormData, name: str) -> str:
@@ -71,30 +72,25 @@ async def register_application(request: Request, user: UserDep) -> Response:
     check_csrf(user, _field(form, "csrf_token"))
     services = services_of(request)
     values = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
-    name = _field(form, "name")
-    if not 1 <= len(name) <= NAME_MAX:
-        return await _list_page(request, user, f"Name: 1 to {NAME_MAX} characters", values)
     try:
         facts = parse_facts(form)
     except ValidationError as exc:
         return await _list_page(request, user, validation_message(exc), values)
     models = [m for m in form.getlist("models") if isinstance(m, str)]
-    served = services.gateway.visible_models(user.principal)
-    unknown = [m for m in models if m not in served]
-    if unknown:
-        return await _list_page(request, user, f"unknown models {unknown}", values)
     tenant_id = user.principal.tenant_id
     chosen = _field(form, "tenant")
-    if chosen and user.principal.is_admin:
-        tenant_id = (await services.accounts.get_tenant(chosen)).id
     try:
-        app = await registration.register_application(
-            services.applications,
-            services.rules,
-            tenant_id=tenant_id,
-            name=name,
-            facts=facts,
-            models=models,
+        if chosen and user.principal.is_admin:
+            tenant_id = (await services.accounts.get_tenant(chosen)).id
+        command = validated(
+            ApplicationRegistration,
+            {"name": _field(form, "name"), "facts": facts, "models": models},
+        )
+        app = await services.admin.register_application(
+            Actor.dashboard(user.principal.key_id),
+            tenant_id,
+            command,
+            served_models=services.gateway.visible_models(user.principal),
             today=datetime.now(UTC).date(),
         )
     except AICommonsError as exc:
@@ -137,14 +133,12 @@ async def complete_checklist(request: Request, user: UserDep, app_id: str) -> Re
     check_csrf(user, _field(form, "csrf_token"))
     services = services_of(request)
     app = await _owned(request, user, app_id)
-    if app.status == "refused":
-        raise ConflictError("a refused application cannot be completed; register a new purpose")
     try:
         update = parse_checklist(form)
     except ValidationError as exc:
         raise InvalidRequestError(validation_message(exc)) from None
-    updated = await registration.update_checklist(services.applications, app, update)
-    services.policy.forget(app_id)
+    actor = Actor.dashboard(user.principal.key_id)
+    updated = await services.admin.update_checklist(actor, app, update)
     user.session.flash = (
         "Checklist complete: the application is active."
         if updated.status == "active"

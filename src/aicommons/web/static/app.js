@@ -111,7 +111,24 @@ function playground() {
   });
 }
 
+// The limits form shows the current limits of the tenant or key chosen.
+function limitsForm() {
+  const target = document.getElementById("limits-target");
+  if (!target) return;
+  const fill = () => {
+    const option = target.options[target.selectedIndex];
+    const current = option ? JSON.parse(option.dataset.limits || "{}") : {};
+    document.querySelectorAll("#limits-form input.limit").forEach((input) => {
+      const value = current[input.name];
+      input.value = value === null || value === undefined ? "" : value;
+    });
+  };
+  target.addEventListener("change", fill);
+  fill();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   sortableTables();
+  limitsForm();
   playground();
 });
