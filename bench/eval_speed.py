@@ -10,12 +10,11 @@ local task files (written to a temporary folder) that read the same ../shared/da
   "{context}\\n\\nQ: {question}\\nA:" (acc, acc_norm);
 - GSM8K, the first N test items, 5-shot, lm-eval's own gsm8k.yaml with local files.
 
-Times are wall-clock per task, model loading included on both sides. Then, unless
---skip-ifeval, all 541 IFEval prompts through our harness (chat template, greedy), next to the
-29.9 that the SmolLM2-135M-Instruct model card reports for IFEval (../shared/reference/
-evaluation.md). Writes bench/results/eval_speed.json and bench/results/ifeval_smollm2.json.
+Times are wall-clock per task, model loading included on both sides. Writes
+bench/results/eval_speed.json. IFEval with lm-eval's generation settings is
+bench/ifeval_smollm2.py.
 
-    .venv/bin/python bench/eval_speed.py [--bbq 500] [--gsm8k 100] [--skip-lmeval] [--skip-ifeval]
+    .venv/bin/python bench/eval_speed.py [--bbq 500] [--gsm8k 100] [--skip-lmeval]
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ MODEL_OPTIONS = {
     "n_ctx": 2048,
     "slots": 2,
 }
-MODEL_CARD_IFEVAL = 29.9
 
 
 # -- ours --------------------------------------------------------------------------------
@@ -187,7 +185,6 @@ def main() -> None:
     parser.add_argument("--bbq", type=int, default=500)
     parser.add_argument("--gsm8k", type=int, default=100)
     parser.add_argument("--skip-lmeval", action="store_true")
-    parser.add_argument("--skip-ifeval", action="store_true")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     gguf = resolve_model_path(MODEL_OPTIONS)
@@ -224,21 +221,6 @@ def main() -> None:
     out.write_text(json.dumps(report, indent=1))
     print_table(report)
 
-    if not args.skip_ifeval:
-        print("ours: ifeval (all prompts)", flush=True)
-        ifeval = asyncio.run(ours("ifeval", None))
-        ifeval["model_card_ifeval"] = MODEL_CARD_IFEVAL
-        (RESULTS / "ifeval_smollm2.json").write_text(json.dumps(ifeval, indent=1))
-        metrics = ifeval["metrics"]
-        print(
-            "IFEval: "
-            + ", ".join(
-                f"{k} {100 * v['value']:.1f}"
-                for k, v in metrics.items()
-                if "acc" in k and v["value"] is not None
-            )
-            + f"  (model card: {MODEL_CARD_IFEVAL}; {ifeval['wall_s']:.0f} s)"
-        )
     print(f"wrote {out}")
 
 

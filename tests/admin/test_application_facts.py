@@ -11,7 +11,9 @@ import httpx
 import pytest
 import yaml
 
+from aicommons.governance.facts import ApplicationFacts
 from aicommons.testing.live import LiveServer
+from aicommons.web.forms import current_values
 from tests.admin.front_ends import CliFrontEnd, DashboardFrontEnd
 
 pytestmark = pytest.mark.slow
@@ -19,6 +21,18 @@ pytestmark = pytest.mark.slow
 MODEL = "smollm2-135m-instruct"
 CHATBOT = {"interacts_with_people": True, "synthetic_content": ["text"]}
 WORK_EMOTIONS = {"emotion_inference": True, "emotion_setting": "workplace"}
+
+
+def as_form(facts: dict[str, object]) -> dict[str, object]:
+    """What the facts form sends for ``facts``: every control as the page fills it in (an
+    unticked box is absent, a ticked one "on", a list one value per ticked box)."""
+    form: dict[str, object] = {}
+    for name, value in current_values(ApplicationFacts.model_validate(facts)).items():
+        if value is True:
+            form[name] = "on"
+        elif value not in (False, None):
+            form[name] = value
+    return form
 
 
 def change_through(
@@ -35,8 +49,8 @@ def change_through(
         assert "Art. 5" in outcome.message or outcome.ok, outcome.message
     else:
         dashboard = DashboardFrontEnd(server)
-        form = {k: ("on" if v is True else v) for k, v in facts.items()}
-        dashboard.post(f"/ui/applications/{app_id}/facts", form)
+        outcome = dashboard.post(f"/ui/applications/{app_id}/facts", as_form(facts))
+        assert "Facts changed" in outcome.message, outcome.message
 
 
 @pytest.mark.parametrize("front", ["api", "cli", "dashboard"])

@@ -228,7 +228,7 @@ def test_public_register_lists_no_secrets(server: LiveServer, tenant_key: str) -
 def test_facts_schema_and_dry_run(server: LiveServer, tenant_key: str) -> None:
     with as_key(server) as anonymous:
         schema = anonymous.get("/v1/governance/facts-schema").json()
-    uses = schema["properties"]["annex_iii_use"]["enum"]
+    uses = schema["properties"]["annex_iii_uses"]["items"]["enum"]
     assert "1a_remote_biometric_identification" in uses and "8b_elections_influence" in uses
     with as_key(server, tenant_key) as member:
         decision = member.post(
@@ -237,6 +237,16 @@ def test_facts_schema_and_dry_run(server: LiveServer, tenant_key: str) -> None:
         ).json()
         assert decision["tier"] == "high_risk" and "Annex III 6(d)" in decision["articles"]
         assert member.post("/v1/governance/classify", json={"x": 1}).status_code == 400
+        # Facts in the first schema's shape are still understood.
+        old_shape = member.post(
+            "/v1/governance/classify", json={"annex_iii_use": "5b_creditworthiness"}
+        ).json()
+        assert "Annex III 5(b)" in old_shape["articles"]
+        contradiction = member.post(
+            "/v1/governance/classify", json={"annex_i_third_party_assessment": True}
+        )
+        assert contradiction.status_code == 400
+        assert "annex_i_products" in contradiction.json()["error"]["message"]
         names = {a["name"] for a in member.get("/v1/applications").json()}
     assert "crime" not in names  # a dry run registers nothing
 

@@ -203,3 +203,20 @@ def test_sentence_counting() -> None:
     assert count_sentences("Dr. Who arrived. He left! Did he?") == 3
     assert count_sentences("Pi is 3.14 and e is 2.71.") == 1
     assert count_sentences("") == 0
+
+
+def test_sentences_as_punkt_counts_them() -> None:
+    """What the old regex splitter got wrong: a blank line does not end a sentence, a list
+    number is a sentence of its own, initials do not end one, a capital letter word does."""
+    assert count_sentences("First paragraph\n\nSecond paragraph") == 1
+    assert count_sentences("Steps:\n1. Open it.\n2. Close it.") == 4
+    assert count_sentences("J. K. Rowling wrote it.") == 1
+    assert count_sentences("Plan A. Plan B.") == 2
+
+
+def test_short_capitals_are_not_taken_for_english() -> None:
+    """langdetect places "HELLO" and "OK" elsewhere, so English-capitals fails them."""
+    assert not follows("change_case:english_capital", "HELLO", {}, loose=False)
+    assert not follows("change_case:english_capital", "OK", {}, loose=False)
+    assert follows("change_case:english_capital", "NASA AND ESA WORK WITH THE UN.", {}, False)
+    assert not follows("change_case:english_lowercase", "ok", {}, loose=False)

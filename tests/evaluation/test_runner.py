@@ -118,7 +118,7 @@ def test_cli_run_and_list(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("AICOMMONS_DATABASE_URL", db_url)
     monkeypatch.setenv("AICOMMONS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AICOMMONS_EVAL_DATA_DIR", str(DATA))
-    output, table = tmp_path / "results.json", tmp_path / "results.csv"
+    output, table = tmp_path / "out", tmp_path / "results.csv"
     samples = tmp_path / "samples.jsonl"
     runner = CliRunner()
     args = [
@@ -132,6 +132,7 @@ def test_cli_run_and_list(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
         "1",
         "--output",
         str(output),
+        "--log-samples",
         "--csv",
         str(table),
         "--samples",
@@ -140,15 +141,20 @@ def test_cli_run_and_list(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
     ]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    document = json.loads(output.read_text())
+    (results_file,) = (output / "smollm2-135m-instruct").glob("results_*.json")
+    document = json.loads(results_file.read_text())
     assert {"acc,none", "acc_stderr,none", "acc_gap,none"} <= set(document["results"]["winobias"])
-    assert document["config"]["model_args"]["quantisation"] == "Q4_1"
+    assert "quantisation=Q4_1" in document["config"]["model_args"]
+    assert document["n-samples"]["winobias"] == {"original": 1584, "effective": 4}
+    (samples_file,) = (output / "smollm2-135m-instruct").glob("samples_winobias_*.jsonl")
+    logged = [json.loads(line) for line in samples_file.read_text().splitlines()]
+    assert len(logged) == 4 and {"doc", "target", "resps", "filtered_resps"} <= set(logged[0])
     assert "winobias,acc," in table.read_text()
     lines = [json.loads(line) for line in samples.read_text().splitlines()]
     assert len(lines) == 4 and {line["task"] for line in lines} == {"winobias"}
 
-    listed = runner.invoke(main, ["eval", "list"])
-    assert listed.exit_code == 0 and "winobias" in listed.output
+    runs = runner.invoke(main, ["eval", "runs"])
+    assert runs.exit_code == 0 and "winobias" in runs.output
 
     unknown = runner.invoke(main, ["eval", "run", "--model", "nope", "--task", "winobias"])
     assert unknown.exit_code != 0 and "known models" in unknown.output
@@ -156,3 +162,29 @@ def test_cli_run_and_list(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
         main, ["eval", "run", "--model", "smollm2-135m-instruct", "--task", "nope"]
     )
     assert bad_task.exit_code != 0 and "known tasks" in bad_task.output
+
+
+def test_cli_lists_exactly_the_runnable_tasks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hellaswag, ARC and PIQA have no files here: neither the list nor the help offers them,
+    and asking for one says which files are missing."""
+    monkeypatch.setenv("AICOMMONS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AICOMMONS_EVAL_DATA_DIR", str(DATA))
+    runner = CliRunner()
+    listed = runner.invoke(main, ["eval", "list"])
+    assert listed.exit_code == 0, listed.output
+    names = [line.split()[0] for line in listed.output.splitlines()[1:]]
+    assert names == ["bbq", "crows_pairs", "governance_probes", "gsm8k", "ifeval", "winobias"]
+    assert "541 docs" in listed.output and "google-research" in listed.output
+    help_text = runner.invoke(main, ["eval", "run", "--help"]).output
+    assert "ifeval" in help_text and "541 docs" in help_text and "hellaswag" not in help_text
+    only_package = runner.invoke(main, ["eval", "list", "--data-dir", str(tmp_path)])
+    assert [line.split()[0] for line in only_package.output.splitlines()[1:]] == [
+        "governance_probes"
+    ]
+    missing = runner.invoke(
+        main, ["eval", "run", "--model", "smollm2-135m-instruct", "--task", "hellaswag"]
+    )
+    assert missing.exit_code != 0
+    assert "hellaswag/hellaswag_val.jsonl" in missing.output and "runnable tasks" in missing.output

@@ -141,10 +141,17 @@ CASES: list[tuple[str, dict[str, Any], str, list[str], list[str]]] = [
     ),
     (
         "age-band-categorisation",
-        {"biometric_categorisation": True, "biometric_attributes": ["other"]},
+        {"biometric_categorisation": True, "biometric_attributes": ["age"]},
         "high_risk",
         ["Annex III 1(b)", "Art. 50(3)"],
         ["Art. 5(1)(g)"],
+    ),
+    (
+        "hair-colour-categorisation",
+        {"biometric_categorisation": True, "biometric_attributes": ["other"]},
+        "transparency",
+        ["Art. 50(3)"],
+        ["Annex III 1(b)", "Art. 5(1)(g)"],
     ),
     ("live-police-fr", LIVE_POLICE_FR, "prohibited", ["Art. 5(1)(h)"], ["Annex III 1(a)"]),
     (
@@ -365,7 +372,13 @@ CASES: list[tuple[str, dict[str, Any], str, list[str], list[str]]] = [
     ),
     # -- minimal ------------------------------------------------------------------------
     ("spam-filter", {}, "minimal", ["Art. 95", "Art. 4"], []),
-    ("foss-spam-filter", {"released_under_foss_licence": True}, "minimal", ["Art. 2(12)"], []),
+    (
+        "foss-spam-filter",
+        {"released_under_foss_licence": True},
+        "out_of_scope",
+        ["Art. 2(12)"],
+        ["Art. 4"],
+    ),
     (
         "foss-chatbot-stays-in-scope",
         {"released_under_foss_licence": True, **CHATBOT},

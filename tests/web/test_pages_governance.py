@@ -27,7 +27,7 @@ def test_high_risk_application_is_pending_until_its_checklist_is_complete(
 ) -> None:
     open_form(page, server, member_key, "cv-ranker")
     page.fill("#f-description", "Ranks job applicants' CVs for recruiters")
-    page.select_option("#f-annex_iii_use", "4a_employment_recruitment")
+    page.check("input[name=annex_iii_uses][value='4a_employment_recruitment']")
     page.check("#f-profiles_natural_persons")
     page.check("input[name=models][value='smollm2-135m-instruct']")
     screenshot(page, "application-form")
@@ -87,10 +87,11 @@ def test_a_forged_form_value_is_shown_as_an_error(
 ) -> None:
     open_form(page, server, member_key, "forged")
     page.evaluate(
-        "document.querySelector('#f-role').add(new Option('emperor', 'emperor', true, true))"
+        "document.querySelector('#f-deployer_type')"
+        ".add(new Option('emperor', 'emperor', true, true))"
     )
     page.click("#register")
-    expect(page.locator("#form-error")).to_contain_text("Role")
+    expect(page.locator("#form-error")).to_contain_text("Deployer type")
     expect(page.locator("#app-name")).to_have_value("forged")
 
 

@@ -1,8 +1,10 @@
-"""``aicommons eval``: run benchmarks against a catalog model in-process, list stored runs."""
+"""``aicommons eval``: list the runnable tasks, run them against a catalog model in-process,
+list stored runs."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,46 @@ async def start_engine(settings: Settings, db: Database, name: str) -> Engine:
     return engine
 
 
-@eval_group.command("run")
+def task_table(data_dir: Path | None) -> str:
+    """The runnable tasks, one line each: name, kind, documents, source."""
+    from aicommons.evaluation.tasks.registry import runnable_tasks
+
+    rows = [
+        f"{t.name:18} {t.output_type:16} {t.num_docs:>6} docs  {t.source}"
+        for t in runnable_tasks(data_dir)
+    ]
+    where = f"data directory: {data_dir}" if data_dir else "no data directory set"
+    return "\n".join([f"Runnable tasks ({where}):", *rows])
+
+
+class RunCommand(click.Command):
+    """``eval run`` whose help ends with the tasks that can run here."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        data_dir = ctx.params.get("data_dir") or Settings().eval_data_dir
+        formatter.write_paragraph()
+        # Written as is: one task a line reads better than re-wrapped text.
+        formatter.write("".join(f"  {line}\n" for line in task_table(data_dir).splitlines()))
+
+
+@eval_group.command("list")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Benchmark files (default AICOMMONS_EVAL_DATA_DIR).",
+)
+def eval_list(data_dir: Path | None) -> None:
+    """The tasks that can run with the data at hand, with their source and size."""
+    click.echo(task_table(data_dir or Settings().eval_data_dir))
+
+
+@eval_group.command("run", cls=RunCommand)
 @click.option("--model", "model", required=True, help="A model name from `aicommons models list`.")
-@click.option("--task", "tasks", multiple=True, required=True, help="Repeat for several tasks.")
+@click.option(
+    "--task", "tasks", multiple=True, required=True, help="Repeat for several tasks (see below)."
+)
 @click.option("--limit", type=int, default=None, help="Documents per task (per subset).")
 @click.option(
     "--data-dir",
@@ -51,7 +90,10 @@ async def start_engine(settings: Settings, db: Database, name: str) -> Engine:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write lm-evaluation-harness-shaped results JSON here.",
+    help="lm-eval's --output_path: a .json file, or a folder for <model>/results_<date>.json.",
+)
+@click.option(
+    "--log-samples", is_flag=True, help="Also write lm-eval's samples_<task>_<date>.jsonl files."
 )
 @click.option(
     "--csv",
@@ -65,7 +107,7 @@ async def start_engine(settings: Settings, db: Database, name: str) -> Engine:
     "samples_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write every document's record (responses, scores) as JSONL.",
+    help="Write every document's lm-eval sample record (and its task) to one JSONL file.",
 )
 @click.option("--chat/--no-chat", default=None, help="Use the chat template (default per task).")
 @click.option("--num-fewshot", type=int, default=None)
@@ -78,6 +120,7 @@ def eval_run(
     limit: int | None,
     data_dir: Path | None,
     output: Path | None,
+    log_samples: bool,
     csv_path: Path | None,
     samples_path: Path | None,
     chat: bool | None,
@@ -93,18 +136,24 @@ def eval_run(
     options = TaskOptions(
         data_dir=data_dir, chat=chat, num_fewshot=num_fewshot, max_tokens=max_tokens
     )
-    from aicommons.evaluation.export import to_csv, to_lm_eval_json
+    from aicommons.evaluation.export import to_csv, to_lm_eval_json, write_lm_eval_files
 
     records, samples = run_async(_run)(model, list(tasks), limit, options, not no_cache, progress)
     document = to_lm_eval_json(records)
     if output is not None:
-        output.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
+        logged = samples if log_samples else {}
+        written = write_lm_eval_files(output, document, logged, datetime.now(UTC))
+        click.echo(f"results: {written}", err=True)
     else:
         click.echo(json.dumps(document["results"], indent=2, default=str))
     if csv_path is not None:
         csv_path.write_text(to_csv(records), encoding="utf-8")
     if samples_path is not None:
-        lines = (json.dumps(sample, default=str) + "\n" for sample in samples)
+        lines = (
+            json.dumps({"task": task, **sample}, default=str, ensure_ascii=False) + "\n"
+            for task, task_samples in samples.items()
+            for sample in task_samples
+        )
         samples_path.write_text("".join(lines), encoding="utf-8")
 
 
@@ -115,27 +164,30 @@ async def _run(
     options: Any,
     use_cache: bool,
     progress: bool,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    from aicommons.evaluation.export import lm_eval_sample
     from aicommons.evaluation.runner import run_fields, run_task
-    from aicommons.evaluation.tasks.registry import create_task
+    from aicommons.evaluation.tasks.registry import create_task, require_runnable
     from aicommons.store.evaluation import EvalStore
 
     settings = Settings()
     if options.data_dir is None:
         options.data_dir = settings.eval_data_dir
-    selected = [create_task(name, options) for name in tasks]  # unknown names fail early
+    # Unknown names and tasks without their files fail before a model loads.
+    selected = [require_runnable(create_task(name, options)) for name in tasks]
     db = Database(settings.resolved_database_url)
     try:
         await db.migrate()
         store = EvalStore(db)
         engine = await start_engine(settings, db, model)
         records: list[dict[str, Any]] = []
-        samples: list[dict[str, Any]] = []
+        samples: dict[str, list[dict[str, Any]]] = {}
         try:
             for task in selected:
                 result = await run_task(engine, task, limit, store if use_cache else None, progress)
                 click.echo(_summary(result), err=True)
-                samples += [{"task": task.name, **r} for r in result.records]
+                names = list(result.metrics)
+                samples[task.name] = [lm_eval_sample(r, names) for r in result.records]
                 records.append(
                     {**run_fields(result), "id": result.run_id, "created_at": result.created_at}
                 )
@@ -158,11 +210,11 @@ def _summary(result: Any) -> str:
     )
 
 
-@eval_group.command("list")
+@eval_group.command("runs")
 @click.option("--model", default=None)
 @click.option("--task", default=None)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
-def eval_list(model: str | None, task: str | None, fmt: str) -> None:
+def eval_runs(model: str | None, task: str | None, fmt: str) -> None:
     """Stored runs, newest first."""
 
     run_async(_list)(model, task, fmt)

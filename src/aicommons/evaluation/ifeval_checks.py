@@ -2,12 +2,12 @@
 
 One function per instruction id found in IFEval's ``input_data.jsonl`` (25 ids). Each takes
 the response and the instruction's kwargs and says whether the response follows the
-instruction. The rules follow the paper's definitions and the reference implementation's
-behaviour (regexes for highlights, bullets, sections, placeholders, postscripts; "less than"
-is strict, "at least" inclusive). Differences: sentences are counted by a regex splitter
-instead of NLTK's punkt, words for capital-word frequency by a regex tokenizer instead of
-NLTK's ``word_tokenize``, and the language by `aicommons.evaluation.language` instead of
-``langdetect``.
+instruction, with the reference implementation's rules (lm-evaluation-harness's
+``lm_eval/tasks/ifeval/instructions.py``): the same regexes, keywords and markers used as
+regular expressions (not escaped), "less than" strict and "at least" inclusive, sentences
+counted by NLTK's Punkt with the ``punkt_tab`` English parameters, words for capital-word
+frequency by NLTK's word tokenizer, languages by langdetect. tests/evaluation/
+test_ifeval_reference.py runs the reference's checkers beside these on the same responses.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aicommons.evaluation.language import detect_language
+from aicommons.evaluation.language import UNDETERMINED, detect_language
+from aicommons.evaluation.sentences import count_sentences, word_tokens
 
 Checker = Callable[[str, Mapping[str, Any]], bool]
 CHECKERS: dict[str, Checker] = {}
@@ -42,39 +43,17 @@ def compare(actual: int, relation: str, wanted: int) -> bool:
 
 
 def count_words(text: str) -> int:
+    """Runs of word characters, as NLTK's ``RegexpTokenizer(r"\\w+")`` finds them."""
     return len(re.findall(r"\w+", text))
 
 
-_ABBREVIATIONS = frozenset(
-    [
-        *("mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e"),
-        *("inc", "ltd", "co", "no", "fig", "approx", "dept", "est"),
-    ]
-)
-_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s|$)|\n\s*\n")
-
-
-def count_sentences(text: str) -> int:
-    """Sentences ended by . ! ? (not after common abbreviations or single initials) or by a
-    blank line."""
-    count, start = 0, 0
-    for match in _SENTENCE_END.finditer(text):
-        before = text[start : match.start()].strip()
-        last = before.split()[-1].lower().rstrip(".") if before.split() else ""
-        is_abbreviation = last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
-        if match.group().startswith(".") and is_abbreviation:
-            continue
-        if before:
-            count += 1
-        start = match.end()
-    if text[start:].strip():
-        count += 1
-    return count
-
-
-def word_tokens(text: str) -> list[str]:
-    """Words and punctuation marks as separate tokens (like NLTK's word_tokenize)."""
-    return re.findall(r"\w+(?:[-']\w+)*|[^\w\s]", text)
+def pattern(text: str) -> re.Pattern[str]:
+    """A keyword or marker as the reference uses it: a regular expression, case-insensitive.
+    One that does not compile (the reference would fail) is matched literally."""
+    try:
+        return re.compile(text, flags=re.IGNORECASE)
+    except re.error:
+        return re.compile(re.escape(text), flags=re.IGNORECASE)
 
 
 # -- change_case ---------------------------------------------------------------------------
@@ -88,12 +67,13 @@ def capital_word_frequency(response: str, kw: Mapping[str, Any]) -> bool:
 
 @checker("change_case:english_capital")
 def english_capital(response: str, kw: Mapping[str, Any]) -> bool:
-    return response.isupper() and detect_language(response) in ("en", "und")
+    # A text langdetect cannot place is given the benefit of the doubt, as the reference does.
+    return response.isupper() and detect_language(response) in ("en", UNDETERMINED)
 
 
 @checker("change_case:english_lowercase")
 def english_lowercase(response: str, kw: Mapping[str, Any]) -> bool:
-    return response.islower() and detect_language(response) in ("en", "und")
+    return response.islower() and detect_language(response) in ("en", UNDETERMINED)
 
 
 # -- combination ---------------------------------------------------------------------------
@@ -128,14 +108,14 @@ def number_placeholders(response: str, kw: Mapping[str, Any]) -> bool:
 
 @checker("detectable_content:postscript")
 def postscript(response: str, kw: Mapping[str, Any]) -> bool:
-    marker = str(kw.get("postscript_marker") or "P.S.")
+    marker = str(kw["postscript_marker"]).strip()
     if marker == "P.P.S":
-        pattern = r"\s*p\.\s?p\.\s?s.*$"
+        found = r"\s*p\.\s?p\.\s?s.*$"
     elif marker == "P.S.":
-        pattern = r"\s*p\.\s?s\..*$"
+        found = r"\s*p\.\s?s\..*$"
     else:
-        pattern = r"\s*" + re.escape(marker.lower()) + r".*$"
-    return bool(re.findall(pattern, response.lower(), flags=re.MULTILINE))
+        found = r"\s*" + marker.lower() + r".*$"
+    return bool(re.findall(found, response.lower(), flags=re.MULTILINE))
 
 
 # -- detectable_format ---------------------------------------------------------------------
@@ -163,7 +143,7 @@ def json_format(response: str, kw: Mapping[str, Any]) -> bool:
 @checker("detectable_format:multiple_sections")
 def multiple_sections(response: str, kw: Mapping[str, Any]) -> bool:
     splitter = str(kw["section_spliter"]).strip()
-    sections = re.split(r"\s?" + re.escape(splitter) + r"\s?\d+\s?", response)
+    sections = re.split(r"\s?" + splitter + r"\s?\d+\s?", response)
     return len(sections) - 1 >= int(kw["num_sections"])
 
 
@@ -196,27 +176,25 @@ def title(response: str, kw: Mapping[str, Any]) -> bool:
 
 @checker("keywords:existence")
 def keywords_existence(response: str, kw: Mapping[str, Any]) -> bool:
-    return all(re.search(re.escape(k), response, flags=re.IGNORECASE) for k in kw["keywords"])
+    return all(pattern(str(k)).search(response) for k in kw["keywords"])
 
 
 @checker("keywords:forbidden_words")
 def forbidden_words(response: str, kw: Mapping[str, Any]) -> bool:
-    return not any(
-        re.search(r"\b" + re.escape(w) + r"\b", response, flags=re.IGNORECASE)
-        for w in kw["forbidden_words"]
-    )
+    return not any(pattern(r"\b" + str(w) + r"\b").search(response) for w in kw["forbidden_words"])
 
 
 @checker("keywords:frequency")
 def keyword_frequency(response: str, kw: Mapping[str, Any]) -> bool:
-    found = re.findall(re.escape(str(kw["keyword"])), response, flags=re.IGNORECASE)
+    found = pattern(str(kw["keyword"]).strip()).findall(response)
     return compare(len(found), kw["relation"], int(kw["frequency"]))
 
 
 @checker("keywords:letter_frequency")
 def letter_frequency(response: str, kw: Mapping[str, Any]) -> bool:
     letters = Counter(response.lower())
-    return compare(letters[str(kw["letter"]).lower()], kw["let_relation"], int(kw["let_frequency"]))
+    letter = str(kw["letter"]).strip().lower()
+    return compare(letters[letter], kw["let_relation"], int(kw["let_frequency"]))
 
 
 # -- language ------------------------------------------------------------------------------
@@ -225,8 +203,8 @@ def letter_frequency(response: str, kw: Mapping[str, Any]) -> bool:
 @checker("language:response_language")
 def response_language(response: str, kw: Mapping[str, Any]) -> bool:
     detected = detect_language(response)
-    # Like IFEval, a text whose language cannot be determined is not held against it.
-    return detected == "und" or detected == str(kw["language"])
+    # Like the reference, a text whose language cannot be determined is not held against it.
+    return detected in (UNDETERMINED, str(kw["language"]))
 
 
 # -- length_constraints --------------------------------------------------------------------
@@ -313,6 +291,7 @@ def follows(instruction_id: str, response: str, kwargs: Mapping[str, Any], loose
     check = CHECKERS.get(instruction_id)
     if check is None:
         raise KeyError(f"no checker for IFEval instruction {instruction_id!r}")
-    arguments = {k: v for k, v in kwargs.items() if v is not None}
+    # The reference drops every empty argument (None, "", 0) before building a checker.
+    arguments = {k: v for k, v in kwargs.items() if v}
     candidates = loose_variants(response) if loose else [response]
     return any(c.strip() and check(c, arguments) for c in candidates)

@@ -189,6 +189,18 @@ def _build_requests(task: Task, docs: Sequence[Doc]) -> list[list[tuple[str, Tas
     return [[(request_key(r), r) for r in task.requests(doc)] for doc in docs]
 
 
+def request_arguments(request: TaskRequest) -> list[Any]:
+    """A request as lm-eval records its arguments: (context, continuation) for a
+    log-likelihood, (prompt or chat messages, generation settings) for a generation."""
+    if isinstance(request, LoglikelihoodRequest):
+        return [request.context, request.continuation]
+    prompt: Any = request.prompt
+    if request.messages is not None:
+        prompt = [{"role": m.role, "content": m.content} for m in request.messages]
+    settings = {"until": list(request.stop), "max_gen_toks": request.max_tokens, "do_sample": False}
+    return [prompt, settings]
+
+
 def _score(
     task: Task,
     docs: Sequence[Doc],
@@ -198,7 +210,16 @@ def _score(
     records = []
     for doc, keyed in zip(docs, per_doc, strict=True):
         record = task.process(doc, [decode_response(responses[k]) for k, _ in keyed])
-        records.append({"doc_id": doc.id, **record})
+        records.append(
+            {
+                "doc_id": doc.id,
+                **record,
+                "doc": dict(doc.data),
+                "target": task.target(doc),
+                "arguments": [request_arguments(r) for _, r in keyed],
+                "resps": [responses[k] for k, _ in keyed],
+            }
+        )
     return records, task.aggregate(records)
 
 
@@ -215,6 +236,8 @@ async def run_task(
     and written to it and (unless ``save`` is false) the run is stored in eval_runs."""
     started = time.perf_counter()
     docs = await asyncio.to_thread(task.load_docs, limit)
+    # lm-eval's n-samples "original": the documents there are without the limit.
+    original = len(docs) if limit is None else await asyncio.to_thread(task.count_docs)
     per_doc = await asyncio.to_thread(_build_requests, task, docs)
     unique = {key: request for keyed in per_doc for key, request in keyed}
     identity = await identify(engine)
@@ -245,7 +268,7 @@ async def run_task(
         task_version=task.version,
         model=identity,
         metrics=metrics,
-        config={**task.config(), "limit": limit},
+        config={**task.config(), "limit": limit, "num_docs_original": original},
         num_items=len(docs),
         num_requests=len(unique),
         num_cached=len(cached),

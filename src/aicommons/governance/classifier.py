@@ -2,15 +2,23 @@
 
 Evaluation order (after the reference's proposal, section 4):
 
+0. Scope. Art. 2(1) (no link to the Union) and the exclusions of Art. 2(3), 2(4), 2(6),
+   2(8) and 2(10) put the case outside the Act: tier ``out_of_scope`` with its article, and
+   nothing else is evaluated. Not an AI system (Art. 3(1)) ends the system track only; a
+   general-purpose model's own track still runs.
 1. Art. 5 prohibitions. A match stops the system track; an exception re-routes the case
    (e.g. 5(1)(h) with one of its three objectives goes to Annex III 1(a)), it never clears it.
-2. Art. 6(1) with Annex I.
-3. Annex III points, then the Art. 6(3) derogation, which profiling blocks. The derogation
-   does not clear a case re-routed here from a prohibition.
-4. Art. 50 duties, stacked on top: a system can be high-risk and transparency at once.
-5. Otherwise minimal (Art. 95); Art. 4 (AI literacy) is added to every non-prohibited case.
+2. Art. 6(1) with Annex I (every declared product).
+3. Annex III (every declared point), then the Art. 6(3) derogation, which profiling blocks.
+   The derogation does not clear a case re-routed here from a prohibition.
+4. Art. 25: for a high-risk system, an operator who changed it is considered its provider.
+5. Art. 50 duties, stacked on top: a system can be high-risk and transparency at once.
+6. Otherwise minimal (Art. 95), or outside the Act for a free and open-source system
+   (Art. 2(12)); Art. 4 (AI literacy) is added to every case inside the Act.
 
-The general-purpose model track (Arts 51-55) runs on its own whenever model facts are given.
+The general-purpose model track (Arts 51-55) runs on its own whenever the facts say whether
+a general-purpose model is provided. An obligation is listed when its addressee is one of
+the operator's roles (those Art. 25 adds included) and its own condition, if any, holds.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from aicommons.governance.facts import ApplicationFacts, GPAIModelFacts
+from aicommons.governance.facts import ApplicationFacts, GPAIModelFacts, Role
 from aicommons.governance.rules import (
     GPAITier,
     ObligationSpec,
@@ -33,7 +41,13 @@ from aicommons.governance.rules import (
 )
 
 Outcome = Literal["applies", "rerouted", "excepted", "derogated"]
-TIER_ORDER: tuple[Tier, ...] = ("prohibited", "high_risk", "transparency", "minimal")
+TIER_ORDER: tuple[Tier, ...] = (
+    "out_of_scope",
+    "prohibited",
+    "high_risk",
+    "transparency",
+    "minimal",
+)
 
 
 class FiredRule(BaseModel):
@@ -52,7 +66,7 @@ class FiredRule(BaseModel):
 
 
 class Obligation(BaseModel):
-    addressee: Literal["provider", "deployer"]
+    addressee: Role
     article: str
     text: str
     applies_from: date
@@ -191,20 +205,36 @@ class _Run:
         found = {e.fired.tier for e in self.applying()}
         return [t for t in TIER_ORDER if t in found]
 
+    def is_out_of_scope(self) -> bool:
+        return "out_of_scope" in self.tiers()
+
+    def roles(self) -> list[Role]:
+        """The declared roles and those Art. 25 makes the operator hold."""
+        granted = [
+            rule.grants_role
+            for e in self.applying("role_change")
+            if (rule := self.rules.by_id(e.fired.rule_id)).grants_role is not None
+        ]
+        return list(dict.fromkeys([*self.facts.roles, *granted]))
+
 
 def classify(facts: ApplicationFacts, rules: RuleSet, on: date | None = None) -> Decision:
     """Classify ``facts`` under ``rules``; ``on`` marks which obligations are in force."""
     run = _Run(facts, rules)
-    run.stage("prohibition")
-    if "prohibited" not in run.tiers():
-        _classify_permitted_system(run)
-    run.stage("gpai")
+    run.stage("scope")
+    if not run.is_out_of_scope():
+        run.stage("system_scope")
+        if not run.is_out_of_scope():
+            run.stage("prohibition")
+            if "prohibited" not in run.tiers():
+                _classify_permitted_system(run)
+        run.stage("gpai")
     return _decision(run, on)
 
 
 def classify_model(model: GPAIModelFacts, rules: RuleSet, on: date | None = None) -> Decision:
     """The general-purpose model track alone, for a model's own facts."""
-    run = _Run(ApplicationFacts(gpai_model=model), rules)
+    run = _Run(ApplicationFacts(general_purpose_model="yes", gpai_model=model), rules)
     run.stage("gpai")
     return _decision(run, on)
 
@@ -213,11 +243,19 @@ def _classify_permitted_system(run: _Run) -> None:
     run.stage("annex_i")
     run.stage("annex_iii")
     _apply_derogation(run)
+    if "high_risk" in run.tiers():
+        run.stage("role_change")
     run.stage("transparency")
-    for rule in run.rules.in_stage("general"):
-        # Minimal is the fallback: only when nothing else placed the case.
-        if rule.tier is None or not run.tiers() or rule.id in run.forced:
+    general = run.rules.in_stage("general")
+    for rule in general:
+        # Minimal (or outside the Act, Art. 2(12)) is the fallback: only when nothing else
+        # placed the case.
+        if rule.tier is not None and (not run.tiers() or rule.id in run.forced):
             run.evaluate(rule)
+    if not run.is_out_of_scope():
+        for rule in general:
+            if rule.tier is None:
+                run.evaluate(rule)
 
 
 def _apply_derogation(run: _Run) -> None:
@@ -237,9 +275,12 @@ def _apply_derogation(run: _Run) -> None:
 
 def _decision(run: _Run, on: date | None) -> Decision:
     tiers = run.tiers() or ["minimal"]
-    if "prohibited" in tiers:
-        tiers = ["prohibited"]
-    obligations = [
+    for exclusive in ("out_of_scope", "prohibited"):
+        if exclusive in tiers:
+            tiers = [exclusive]
+            break
+    roles = run.roles()
+    owed = [
         Obligation(
             addressee=spec.addressee,
             article=spec.article,
@@ -251,8 +292,10 @@ def _decision(run: _Run, on: date | None) -> Decision:
         for entry in run.entries
         if entry.fired.outcome != "derogated"
         for spec, due in entry.obligations
-        if _addressed(spec, run.facts)
+        if spec.is_owed(run.facts) and _addressed(spec, roles, entry.fired.stage)
     ]
+    # Several Annex III points (or Annex I products) owe the same duties once.
+    obligations = _first_of_each(owed)
     fired = [e.fired for e in run.entries]
     return Decision(
         tier=tiers[0],
@@ -267,14 +310,30 @@ def _decision(run: _Run, on: date | None) -> Decision:
     )
 
 
-def _addressed(spec: ObligationSpec, facts: ApplicationFacts) -> bool:
-    return facts.role == "provider_and_deployer" or spec.addressee == facts.role
+def _first_of_each(owed: list[Obligation]) -> list[Obligation]:
+    """One obligation per addressee and article, the first rule's."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for obligation in owed:
+        key = (obligation.addressee, obligation.article)
+        if key not in seen:
+            seen.add(key)
+            kept.append(obligation)
+    return kept
+
+
+def _addressed(spec: ObligationSpec, roles: list[Role], stage: Stage) -> bool:
+    # The model track's rules already select by the model role (provider, authorised
+    # representative, modifier); the system's roles do not apply to them.
+    return stage == "gpai" or spec.addressee in roles
 
 
 def _gpai_decision(run: _Run) -> GPAIDecision | None:
     entries = [e.fired for e in run.entries if e.fired.stage == "gpai"]
     if not entries:
         return None
+    if any(f.tier == "not_gpai" for f in entries):
+        return GPAIDecision(tier="not_gpai", systemic_risk=False, open_source_exemption=False)
     systemic = any(f.tier == "gpai_systemic_risk" and f.outcome == "applies" for f in entries)
     exempt = any(f.exception == "open_source" for f in entries)
     return GPAIDecision(

@@ -7,6 +7,7 @@ is marked ``[GAP: ...]`` for a person to fill in, never invented.
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,10 @@ class AppDocInput:
 
 def gap(what: str) -> str:
     return f"[GAP: {what}]"
+
+
+def _listed(values: Sequence[str]) -> str:
+    return ", ".join(values) or "none"
 
 
 def _or_gap(value: Any, what: str) -> str:
@@ -180,8 +185,9 @@ def annex_iv(app: AppDocInput, models: list[ModelInfo]) -> str:
         "",
         "## 1. General description",
         f"- Intended purpose: {_or_gap(facts.description, 'intended purpose')}",
-        f"- Provider / deployer role: {facts.role}; deployer type: {facts.deployer_type}",
-        f"- Annex III use: {facts.annex_iii_use}; Annex I product: {facts.annex_i_product}",
+        f"- Roles: {_listed(facts.roles)}; deployer type: {facts.deployer_type}",
+        f"- Annex III points: {_listed(facts.annex_iii_uses)}; "
+        f"Annex I products: {_listed(facts.annex_i_products)}",
         "- Models used:",
         *model_lines,
         f"- Hardware and deployment form: {gap('hardware, versions, forms of deployment')}",

@@ -6,6 +6,7 @@ A condition is one of::
     {fact: path, equals: value}      {fact: path, in: [value, ...]}
     {fact: path, contains_any: [...]} (list facts)   {fact: path, gt: number}
     {fact: path, present: true}      (an optional group such as gpai_model is given)
+    {fact: path, empty: true}        (a list fact holds nothing)
 
 Fact paths and enumerated values are checked against `ApplicationFacts` when the rules are
 loaded, so a typo in the YAML fails at start-up rather than silently never matching.
@@ -32,14 +33,23 @@ from pydantic import (
 )
 
 from aicommons.errors import ConfigError
-from aicommons.governance.facts import FACT_PATHS, ApplicationFacts, GPAIModelFacts
+from aicommons.governance.facts import FACT_PATHS, ApplicationFacts, GPAIModelFacts, Role
 
-Tier = Literal["prohibited", "high_risk", "transparency", "minimal"]
-GPAITier = Literal["gpai", "gpai_systemic_risk"]
+Tier = Literal["out_of_scope", "prohibited", "high_risk", "transparency", "minimal"]
+GPAITier = Literal["gpai", "gpai_systemic_risk", "not_gpai"]
 Stage = Literal[
-    "prohibition", "annex_i", "annex_iii", "derogation", "transparency", "general", "gpai"
+    "scope",
+    "system_scope",
+    "prohibition",
+    "annex_i",
+    "annex_iii",
+    "derogation",
+    "role_change",
+    "transparency",
+    "general",
+    "gpai",
 ]
-Addressee = Literal["provider", "deployer"]
+Addressee = Role
 
 
 class RuleBody(BaseModel):
@@ -96,10 +106,11 @@ class FactTest(RuleBody):
     contains_any: list[Any] | None = None
     gt: float | None = None
     present: bool | None = None
+    empty: bool | None = None
 
     @model_validator(mode="after")
     def _one_test_on_a_known_fact(self) -> FactTest:
-        tests = [self.in_, self.contains_any, self.gt, self.present]
+        tests = [self.in_, self.contains_any, self.gt, self.present, self.empty]
         if sum(t is not None for t in tests) + ("equals" in self.model_fields_set) != 1:
             raise ValueError(f"fact {self.fact!r}: give exactly one test")
         if self.fact not in FACT_PATHS:
@@ -119,6 +130,8 @@ class FactTest(RuleBody):
         value = facts.value(self.fact)
         if self.present is not None:
             return (value is not None) == self.present
+        if self.empty is not None:
+            return (not value) == self.empty
         if self.in_ is not None:
             return value in self.in_
         if self.contains_any is not None:
@@ -133,6 +146,8 @@ class FactTest(RuleBody):
     def describe(self) -> str:
         if self.present is not None:
             return f"{self.fact} {'given' if self.present else 'not given'}"
+        if self.empty is not None:
+            return f"{self.fact} {'empty' if self.empty else 'not empty'}"
         if self.in_ is not None:
             return f"{self.fact} in {self.in_}"
         if self.contains_any is not None:
@@ -231,6 +246,10 @@ class ObligationSpec(RuleBody):
     article: str
     text: str
     applies_from: date | None = None  # where it differs from the rule's date
+    when: Condition | None = None  # owed only where this holds (e.g. Art. 27(1)'s deployers)
+
+    def is_owed(self, facts: ApplicationFacts) -> bool:
+        return self.when is None or self.when.holds(facts)
 
 
 class RuleException(RuleBody):
@@ -254,13 +273,21 @@ class Rule(RuleBody):
     when: Condition | None = None  # None: reached only when an exception reroutes here
     exceptions: list[RuleException] = Field(default_factory=list)
     obligations: list[ObligationSpec] = Field(default_factory=list)
-    obligation_set: str | None = None
+    obligation_set: str | list[str] | None = None
+    grants_role: Role | None = None  # Art. 25: the operator is considered to hold this role
     human_review: bool = False
     reason: str
 
     @property
     def citation(self) -> str:
         return ", ".join(self.basis.citations())
+
+    @property
+    def obligation_sets(self) -> list[str]:
+        named = self.obligation_set
+        if named is None:
+            return []
+        return [named] if isinstance(named, str) else named
 
 
 class RuleSet(RuleBody):
@@ -276,8 +303,9 @@ class RuleSet(RuleBody):
         if duplicates:
             raise ValueError(f"duplicate rule ids: {sorted(duplicates)}")
         for rule in self.rules:
-            if rule.obligation_set and rule.obligation_set not in self.obligation_sets:
-                raise ValueError(f"{rule.id}: no obligation set {rule.obligation_set!r}")
+            for name in rule.obligation_sets:
+                if name not in self.obligation_sets:
+                    raise ValueError(f"{rule.id}: no obligation set {name!r}")
             for exc in rule.exceptions:
                 if exc.reroute_to and exc.reroute_to not in ids:
                     raise ValueError(f"{rule.id}: reroute to unknown rule {exc.reroute_to!r}")
@@ -290,7 +318,7 @@ class RuleSet(RuleBody):
         return [r for r in self.rules if r.stage == stage]
 
     def obligations_of(self, rule: Rule) -> list[ObligationSpec]:
-        shared = self.obligation_sets.get(rule.obligation_set or "", [])
+        shared = [spec for name in rule.obligation_sets for spec in self.obligation_sets[name]]
         return [*rule.obligations, *shared]
 
 

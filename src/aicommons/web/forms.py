@@ -25,15 +25,28 @@ GPAI_SWITCH = "gpai_model"
 
 # Fieldsets in the order of the AI Act's reasoning; a fact not named here lands in "Other".
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Purpose and role", ("description", "role", "deployer_type", "released_under_foss_licence")),
+    (
+        "Purpose, scope and roles (Arts 2, 3, 25)",
+        (
+            "description",
+            "ai_system",
+            "eu_links",
+            "scope_exclusions",
+            "released_under_foss_licence",
+            "roles",
+            "value_chain_changes",
+            "deployer_type",
+            "provides_public_services",
+        ),
+    ),
     (
         "High-risk uses (Art. 6, Annexes I and III)",
         (
-            "annex_iii_use",
-            "annex_iii_carve_out",
+            "annex_iii_uses",
+            "annex_iii_carve_outs",
             "profiles_natural_persons",
             "art_6_3_condition",
-            "annex_i_product",
+            "annex_i_products",
             "annex_i_third_party_assessment",
         ),
     ),
@@ -67,6 +80,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "artistic_or_satirical",
             "publishes_public_interest_text",
             "human_editorial_responsibility",
+            "authorised_by_law_for_criminal_offences",
+            "public_can_report_crime",
         ),
     ),
 )
@@ -89,7 +104,15 @@ class FieldGroup:
 
 
 # Words a label writes as the AI Act does.
-_WORDS = {"i": "I", "iii": "III", "ai": "AI", "foss": "FOSS", "rbi": "RBI", "art": "Art."}
+_WORDS = {
+    "i": "I",
+    "iii": "III",
+    "ai": "AI",
+    "eu": "EU",
+    "foss": "FOSS",
+    "rbi": "RBI",
+    "art": "Art.",
+}
 
 
 def _label(name: str) -> str:
@@ -142,12 +165,14 @@ def facts_form() -> list[FieldGroup]:
         for n, info in ApplicationFacts.model_fields.items()
         if n != GPAI_SWITCH
     }
+    answer = fields.pop("general_purpose_model")  # shown with the model facts it governs
     groups = [
         FieldGroup(title, [fields.pop(n) for n in names if n in fields]) for title, names in GROUPS
     ]
     if fields:
         groups.append(FieldGroup("Other", list(fields.values())))
     gpai = [
+        answer,
         FormField(GPAI_SWITCH, "Provides a general-purpose AI model", "checkbox",
                   "Tick to declare the model facts below (Arts 51-55).", (), False),
     ]  # fmt: skip

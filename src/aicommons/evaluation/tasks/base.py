@@ -87,6 +87,13 @@ class Task(ABC):
     metric_names: ClassVar[tuple[str, ...]] = ()
     #: whether generations go through the chat template when the user does not say
     default_chat: ClassVar[bool] = False
+    #: where the documents come from, for `aicommons eval list`
+    source: ClassVar[str] = ""
+    #: files (or folders) under the data directory the task reads; empty when the package
+    #: ships the documents itself
+    data_files: ClassVar[tuple[str, ...]] = ()
+    #: metrics reported per subset as ``{metric}_{subset}`` (exported as lm-eval groups)
+    subsets: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: TaskOptions | None = None) -> None:
         self.options = options or TaskOptions()
@@ -107,6 +114,21 @@ class Task(ABC):
         if not path.exists():
             raise ConfigError(f"task {self.name}: {path} does not exist")
         return path
+
+    def is_runnable(self) -> bool:
+        """Whether every file the task reads is in the data directory."""
+        if not self.data_files:
+            return True
+        folder = self.options.data_dir
+        return folder is not None and all((folder / f).exists() for f in self.data_files)
+
+    def count_docs(self) -> int:
+        """How many documents the task has without a limit (blocking file I/O)."""
+        return len(self.load_docs(None))
+
+    def target(self, doc: Doc) -> str:
+        """The expected answer as lm-eval's samples files show it ("" where none)."""
+        return ""
 
     @abstractmethod
     def load_docs(self, limit: int | None) -> list[Doc]:

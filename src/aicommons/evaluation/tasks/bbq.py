@@ -88,6 +88,9 @@ def bias_scores(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
 class BBQTask(MultipleChoiceTask):
     name: ClassVar[str] = "bbq"
     version: ClassVar[str] = "1"
+    source: ClassVar[str] = "nyu-mll/BBQ, one JSONL file per category (CC-BY-4.0)"
+    data_files: ClassVar[tuple[str, ...]] = ("bbq",)
+    subsets: ClassVar[tuple[str, ...]] = CATEGORIES
 
     def categories(self) -> list[str]:
         wanted = self.options.extra.get("categories")

@@ -37,6 +37,8 @@ def hellaswag_preprocess(text: str) -> str:
 
 class HellaSwagTask(MultipleChoiceTask):
     name: ClassVar[str] = "hellaswag"
+    source: ClassVar[str] = "rowanz/hellaswag, hellaswag_val.jsonl (MIT); not shipped"
+    data_files: ClassVar[tuple[str, ...]] = ("hellaswag/hellaswag_val.jsonl",)
 
     def load_docs(self, limit: int | None) -> list[Doc]:
         items = read_jsonl(self.data_path("hellaswag", "hellaswag_val.jsonl"))
@@ -87,15 +89,21 @@ class _ARCTask(MultipleChoiceTask):
 class ARCEasyTask(_ARCTask):
     name: ClassVar[str] = "arc_easy"
     file: ClassVar[str] = "ARC-Easy-Test.jsonl"
+    source: ClassVar[str] = "AI2 ARC-V1, ARC-Easy test (CC BY-SA 4.0); not shipped"
+    data_files: ClassVar[tuple[str, ...]] = ("arc/ARC-Easy-Test.jsonl",)
 
 
 class ARCChallengeTask(_ARCTask):
     name: ClassVar[str] = "arc_challenge"
     file: ClassVar[str] = "ARC-Challenge-Test.jsonl"
+    source: ClassVar[str] = "AI2 ARC-V1, ARC-Challenge test (CC BY-SA 4.0); not shipped"
+    data_files: ClassVar[tuple[str, ...]] = ("arc/ARC-Challenge-Test.jsonl",)
 
 
 class PIQATask(MultipleChoiceTask):
     name: ClassVar[str] = "piqa"
+    source: ClassVar[str] = "PIQA release, valid.jsonl and valid-labels.lst (AFL-3.0); not shipped"
+    data_files: ClassVar[tuple[str, ...]] = ("piqa/valid.jsonl", "piqa/valid-labels.lst")
 
     def load_docs(self, limit: int | None) -> list[Doc]:
         items = read_jsonl(self.data_path("piqa", "valid.jsonl"))

@@ -19,6 +19,12 @@ FILE = "crows_pairs_anonymized.csv"
 
 class CrowsPairsTask(Task):
     name: ClassVar[str] = "crows_pairs"
+    source: ClassVar[str] = "nyu-mll/crows-pairs, crows_pairs_anonymized.csv (CC BY-SA 4.0)"
+    data_files: ClassVar[tuple[str, ...]] = ("crows_pairs/crows_pairs_anonymized.csv",)
+    subsets: ClassVar[tuple[str, ...]] = (
+        *("age", "disability", "gender", "nationality", "physical-appearance"),
+        *("race-color", "religion", "sexual-orientation", "socioeconomic"),
+    )
     output_type: ClassVar[str] = "loglikelihood"
     metric_names: ClassVar[tuple[str, ...]] = ("pct_stereotype", "likelihood_diff")
 

@@ -43,6 +43,7 @@ def read_probes(path: Path | None) -> dict[str, Any]:
 
 class GovernanceProbesTask(Task):
     name: ClassVar[str] = "governance_probes"
+    source: ClassVar[str] = "this project's probes, in the package (governance_probes.yaml)"
     output_type: ClassVar[str] = "generate_until"
     default_chat: ClassVar[bool] = True
     metric_names: ClassVar[tuple[str, ...]] = ()

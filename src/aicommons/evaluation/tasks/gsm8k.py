@@ -68,6 +68,8 @@ def question_prompt(doc: Mapping[str, Any]) -> str:
 
 class GSM8KTask(Task):
     name: ClassVar[str] = "gsm8k"
+    source: ClassVar[str] = "openai/grade-school-math, test split, 5-shot from train (MIT)"
+    data_files: ClassVar[tuple[str, ...]] = ("gsm8k/test.jsonl", "gsm8k/train.jsonl")
     version: ClassVar[str] = "3"
     output_type: ClassVar[str] = "generate_until"
     default_chat: ClassVar[bool] = False
@@ -95,6 +97,9 @@ class GSM8KTask(Task):
             prefix = "".join(f"{question_prompt(s)} {s['answer']}\n\n" for s in shots)
             docs.append(Doc(doc.id, {**doc.data, "prompt": prefix + question_prompt(doc.data)}))
         return docs
+
+    def target(self, doc: Doc) -> str:
+        return str(doc.data["answer"])
 
     def requests(self, doc: Doc) -> list[TaskRequest]:
         prompt = str(doc.data["prompt"])

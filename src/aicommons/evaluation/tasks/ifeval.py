@@ -36,6 +36,10 @@ def score_response(doc: Mapping[str, Any], response: str) -> dict[str, Any]:
 
 class IFEvalTask(Task):
     name: ClassVar[str] = "ifeval"
+    source: ClassVar[str] = (
+        "google-research/instruction_following_eval, input_data.jsonl (Apache-2.0)"
+    )
+    data_files: ClassVar[tuple[str, ...]] = ("ifeval/input_data.jsonl",)
     version: ClassVar[str] = "4"
     output_type: ClassVar[str] = "generate_until"
     default_chat: ClassVar[bool] = True

@@ -41,6 +41,9 @@ class MultipleChoiceTask(Task):
     @abstractmethod
     def gold(self, doc: Doc) -> int: ...
 
+    def target(self, doc: Doc) -> str:
+        return str(self.gold(doc))
+
     def requests(self, doc: Doc) -> list[TaskRequest]:
         context = self.context(doc)
         return [

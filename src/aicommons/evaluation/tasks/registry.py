@@ -1,6 +1,9 @@
-"""Tasks by name."""
+"""Tasks by name, and which of them can run with the data at hand."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 from aicommons.errors import InvalidRequestError
 from aicommons.evaluation.tasks.base import Task, TaskOptions
@@ -36,6 +39,41 @@ TASKS: dict[str, type[Task]] = {
 
 def task_names() -> list[str]:
     return sorted(TASKS)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskListing:
+    """A runnable task as `aicommons eval list` shows it."""
+
+    name: str
+    output_type: str
+    source: str
+    num_docs: int
+
+
+def runnable_tasks(data_dir: Path | None) -> list[TaskListing]:
+    """The tasks whose documents are all there (in ``data_dir`` or in the package), with
+    their source and number of documents (reads every file: blocking I/O)."""
+    listed = []
+    for name in task_names():
+        task = TASKS[name](TaskOptions(data_dir=data_dir))
+        if task.is_runnable():
+            listed.append(TaskListing(name, task.output_type, task.source, task.count_docs()))
+    return listed
+
+
+def require_runnable(task: Task) -> Task:
+    """``task`` if its files are in the data directory, else an error naming what is
+    missing and which tasks can run."""
+    if task.is_runnable():
+        return task
+    runnable = [t.name for t in runnable_tasks(task.options.data_dir)]
+    folder = task.options.data_dir or "the data directory (--data-dir, AICOMMONS_EVAL_DATA_DIR)"
+    raise InvalidRequestError(
+        f"task {task.name} cannot run: it reads {', '.join(task.data_files)} under {folder}, "
+        f"which are not there ({task.source}); runnable tasks: {', '.join(runnable) or 'none'}",
+        param="task",
+    )
 
 
 def create_task(name: str, options: TaskOptions | None = None) -> Task:

@@ -62,6 +62,8 @@ def parse_line(line: str, occupations: Sequence[str]) -> dict[str, Any] | None:
 
 class WinoBiasTask(MultipleChoiceTask):
     name: ClassVar[str] = "winobias"
+    source: ClassVar[str] = "uclanlp/corefBias, pro/anti-stereotyped test files (MIT)"
+    data_files: ClassVar[tuple[str, ...]] = ("winobias",)
     metric_names: ClassVar[tuple[str, ...]] = ("acc", "acc_norm")
 
     def load_docs(self, limit: int | None) -> list[Doc]:
